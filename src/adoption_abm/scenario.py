@@ -496,7 +496,7 @@ def scenario_from_dict(data: Mapping[str, Any], label: str = "<dict>") -> Scenar
 
 def _format_errors(errors: Iterable[dict]) -> Iterable[tuple[str, str]]:
     for err in errors:
-        loc = tuple(err.get("loc", ()))
+        loc = tuple(part for part in err.get("loc", ()) if part != "[key]")
         ctx_error = (err.get("ctx") or {}).get("error")
         if isinstance(ctx_error, _CrossError):
             for path, msg in ctx_error.errors:
@@ -510,8 +510,8 @@ def _format_errors(errors: Iterable[dict]) -> Iterable[tuple[str, str]]:
             msg = "required field is missing"
         elif kind == "extra_forbidden":
             msg = "unknown field (not allowed here; check the spelling)"
-        elif kind == "literal_error":
-            msg = f"{msg}"
+        if "[key]" in tuple(err.get("loc", ())):
+            msg = f"invalid key: {msg}"
         if "input" in err and kind not in ("missing", "extra_forbidden") and not isinstance(
             err["input"], dict | list
         ):
@@ -543,3 +543,28 @@ def with_overrides(scenario: Scenario, overrides: Mapping[str, Any], label: str 
         else:
             raise ScenarioError(label, [(dotted, "no such field in the scenario")])
     return scenario_from_dict(data, label)
+
+
+def sourced_numbers(node: BaseModel, prefix: str = "") -> list[tuple[str, Any, str]]:
+    """Every number of a scenario as ``(field path, value, source)``, for the parameter table."""
+    rows: list[tuple[str, Any, str]] = []
+    block_source = (
+        node.source if isinstance(node, Block) else "scenario definition (simulated period), not a measurement"
+    )
+    per_field = node.sources if isinstance(node, Block) else {}
+    for name in type(node).model_fields:
+        if name in ("source", "sources"):
+            continue
+        value = getattr(node, name)
+        path = f"{prefix}{name}"
+        if isinstance(value, BaseModel):
+            rows.extend(sourced_numbers(value, f"{path}."))
+        elif isinstance(value, Mapping) and value and all(isinstance(v, BaseModel) for v in value.values()):
+            for key, child in value.items():
+                if isinstance(child, Block):
+                    rows.extend(sourced_numbers(child, f"{path}.{key}."))
+                else:
+                    rows.append((f"{path}.{key}", child.model_dump(), per_field.get(name) or block_source))
+        elif _holds_numbers(value):
+            rows.append((path, value, per_field.get(name) or block_source))
+    return rows

@@ -1,0 +1,139 @@
+"""The command line: outputs, reproducibility, and clear errors (exit 2, no traceback)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import polars as pl
+import pytest
+import tomli_w
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from adoption_abm.atomic import write_atomic, write_json_atomic
+from adoption_abm.cli import app
+
+runner = CliRunner()
+SMALL = ["--scale", "0.003"]
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def run_summary(tmp_path, name: str, *extra: str) -> dict:
+    out = tmp_path / name
+    res = invoke("run", "--seed", "1", *SMALL, "--out", str(out), *extra)
+    assert res.exit_code == 0, res.output
+    return json.loads((out / "summary.json").read_text())
+
+
+def test_run_writes_outputs_in_the_documented_shape(tmp_path):
+    summary = run_summary(tmp_path, "demo")
+    for key in ("scenario", "rhythm", "seed", "scale", "version", "seconds", "years"):
+        assert key in summary
+    assert set(summary["years"]) == {"2025", "2030", "2035", "2040"}
+    y = summary["years"]["2030"]
+    professions = {"surgeon", "hospital_nurse", "radiologist", "care_assistant"}
+    for block in ("potential", "realised", "fte_freed"):
+        assert {"all", "medical", "non_medical"} <= set(y[block])
+        assert professions <= set(y[block])
+    for block in ("potential", "realised"):
+        assert all(0.0 <= v <= 1.0 for v in y[block].values())
+    mix = y["mix"]["radiologist"]
+    assert set(mix) == {"ai", "digital", "robotics"}
+    assert sum(mix.values()) == pytest.approx(1.0)
+    ts = pl.read_parquet(tmp_path / "demo" / "timeseries.parquet")
+    assert {"month", "profession", "family", "adoption", "mastery", "realised"} <= set(ts.columns)
+    assert ts.height == (228 + 1) * 8 * 3
+    assert not list((tmp_path / "demo").glob("*.tmp"))
+
+
+def test_resolved_scenario_reproduces_the_run(tmp_path):
+    first = run_summary(tmp_path, "a", "--set", "behaviour.mentoring=true")
+    resolved = tmp_path / "a" / "scenario.toml"
+    again = run_summary(tmp_path, "b", "--scenario", str(resolved))
+    assert first["years"] == again["years"]
+
+
+def test_same_seed_same_summary_other_seed_differs(tmp_path):
+    a = run_summary(tmp_path, "a")
+    b = run_summary(tmp_path, "b")
+    c = run_summary(tmp_path, "c", "--engine", "reference")
+    assert a["years"] == b["years"] == c["years"]
+    out = tmp_path / "d"
+    assert invoke("run", "--seed", "2", *SMALL, "--out", str(out)).exit_code == 0
+    d = json.loads((out / "summary.json").read_text())
+    assert d["years"] != a["years"]
+
+
+def assert_clean_error(res, *words: str) -> None:
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output
+    for w in words:
+        assert w in res.output, res.output
+
+
+def test_bad_scenario_file(tmp_path, scenario_dict):
+    scenario_dict["professions"]["surgeon"]["headcount"] = -5
+    bad = tmp_path / "bad.toml"
+    bad.write_text(tomli_w.dumps(scenario_dict))
+    assert_clean_error(invoke("validate", str(bad)), str(bad), "professions.surgeon.headcount")
+    assert_clean_error(invoke("run", "--scenario", str(bad), *SMALL), "professions.surgeon.headcount")
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["run", "--rhythm", "medium", *SMALL], ["rhythm", "slow"]),
+        (["run", "--scale", "0"], ["scale", "positive"]),
+        (["run", "--scale", "1e-7"], ["scale", "zero agents"]),
+        (["run", "--scale", "nan"], ["scale"]),
+        (["run", "--engine", "gpu", *SMALL], ["engine", "reference"]),
+        (["run", "--set", "behaviour.nope=1", *SMALL], ["behaviour.nope", "no such field"]),
+        (["run", "--set", "technologies.ai.peer=-1", *SMALL], ["technologies.ai.peer"]),
+        (["run", "--scenario", "atlantis", *SMALL], ["atlantis", "built-ins"]),
+        (["validate", "nowhere.toml"], ["nowhere.toml"]),
+    ],
+)
+def test_bad_options(args, words):
+    assert_clean_error(invoke(*args), *words)
+
+
+def test_scenarios_and_validate_ok():
+    res = invoke("scenarios")
+    assert res.exit_code == 0 and "france-2022" in res.output
+    res = invoke("validate", "france-2022")
+    assert res.exit_code == 0 and "8 professions" in res.output
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    section=st.sampled_from(["workforce", "behaviour", "network", "indicators"]),
+    value=st.one_of(st.floats(allow_nan=True), st.text(max_size=5), st.integers(-5, 5)),
+)
+def test_fuzzed_validate_never_tracebacks(tmp_path, base_dict, section, value):
+    doc = copy.deepcopy(base_dict)
+    key = sorted(k for k in doc[section] if k not in ("source", "sources"))[0]
+    doc[section][key] = value
+    path = tmp_path / "f.toml"
+    path.write_text(tomli_w.dumps(doc))
+    res = invoke("validate", str(path))
+    assert res.exit_code in (0, 2)
+    assert "Traceback" not in res.output
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path):
+    target = tmp_path / "x.json"
+    write_json_atomic(target, {"a": 1})
+
+    def broken(tmp):
+        tmp.write_text("half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        write_atomic(target, broken)
+    assert json.loads(target.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]

@@ -1,0 +1,190 @@
+"""The Mesa model: agents as views, AgentSet and DataCollector, rule invariants, network."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+import pytest
+
+from adoption_abm import AdoptionModel, Establishment, Professional
+from adoption_abm.network import Network, build_network
+from adoption_abm.rules import MASTERED, NOT_USING, tie_counts
+
+SMALL = 0.003
+
+
+@pytest.fixture(scope="module")
+def model() -> AdoptionModel:
+    return AdoptionModel(seed=3, scale=SMALL)
+
+
+def test_default_model_runs_with_defaults():
+    m = AdoptionModel(scale=SMALL, seed=0)  # every argument has a default
+    m.step()
+    assert m.month == 1 and m.steps == 1
+
+
+def test_agents_are_views_on_the_arrays(model):
+    pros = model.agents_by_type[Professional]
+    assert len(pros) == model.pop.n
+    assert len(model.agents_by_type[Establishment]) == model.est.n
+    agent = model.professional(5)
+    assert agent is model.professional(5)
+    agent.skill = 0.25
+    assert model.pop.skill[5] == np.float32(0.25)
+    model.pop.attitude[5] = 0.75
+    assert agent.attitude == 0.75
+    agent.set_state("robotics", 2)
+    assert model.pop.state[5, 2] == 2 and agent.states["robotics"] == "mastered"
+    with pytest.raises(ValueError, match="state must be"):
+        agent.set_state("ai", 7)
+    with pytest.raises(ValueError, match="unknown family"):
+        agent.state("blockchain")
+    est = agent.establishment
+    assert 5 in est.staff and est.type in model.scenario.type_ids
+
+
+def test_agentset_operations(model):
+    pros = model.agents_by_type[Professional]
+    nurses = pros.select(lambda a: a.profession == "hospital_nurse")
+    assert len(nurses) == int((model.pop.profession == model.scenario.profession_ids.index("hospital_nurse")).sum())
+    ages = pros.get("age")
+    assert len(ages) == model.pop.n and min(ages) >= 18
+    by_prof = pros.groupby("profession")
+    assert set(by_prof.groups) <= set(model.scenario.profession_ids)
+
+
+def test_agents_materialised_only_when_asked():
+    none = AdoptionModel(seed=1, scale=SMALL, agents="none")
+    assert len(none.agents) == 0
+    sample = AdoptionModel(seed=1, scale=SMALL, agents=50)
+    assert len(sample.agents_by_type[Professional]) == 50
+    assert none.professional(3).index == 3  # on demand
+    assert len(none.agents_by_type[Professional]) == 1
+    with pytest.raises(ValueError, match="agents must be"):
+        AdoptionModel(seed=1, scale=SMALL, agents="some")
+
+
+def test_datacollector_collects_every_month():
+    m = AdoptionModel(seed=2, scale=SMALL, agents="none")
+    m.run(months=14)
+    df = m.datacollector.get_model_vars_dataframe()
+    assert len(df) == 15  # month 0 and one per step
+    assert {"realised_all", "potential_all", "multi_speed_gap", "adoption_ai"} <= set(df.columns)
+    ind = m.indicators()
+    assert np.allclose(df["realised_all"].to_numpy(), ind["realised_all"].to_numpy())
+
+
+def test_same_seed_same_state_other_seed_differs():
+    a = AdoptionModel(seed=11, scale=SMALL).run(months=30)
+    b = AdoptionModel(seed=11, scale=SMALL).run(months=30)
+    c = AdoptionModel(seed=12, scale=SMALL).run(months=30)
+    for name in ("state", "skill", "trained", "birth", "profession"):
+        assert np.array_equal(getattr(a.pop, name), getattr(b.pop, name))
+    assert np.array_equal(a.network.indices, b.network.indices)
+    assert not np.array_equal(a.pop.state, c.pop.state)
+
+
+def test_rule_invariants_over_a_run():
+    """Only deployed families are used; nobody un-adopts; deployment is never undone."""
+    m = AdoptionModel(seed=4, scale=SMALL, agents="none")
+    for _ in range(60):
+        before = m.pop.state.copy()
+        birth = m.pop.birth.copy()
+        deployed = m.est.deployed.copy()
+        m.step()
+        stayed = m.pop.birth == birth  # not replaced by an entrant this month
+        assert np.all(m.pop.state[stayed] >= before[stayed])
+        assert stayed.all() or m.month % 12 == 1  # replacements happen in January only
+        assert np.all(m.pop.state[~stayed] <= 1)  # entrants start from scratch
+        assert np.all(m.est.deployed >= deployed)
+        used = m.pop.state > NOT_USING
+        assert np.all(~used | (m.est.deployed[m.pop.establishment] == 1))
+        assert np.all((m.pop.skill >= 0) & (m.pop.skill <= 1))
+    o = m.outputs()
+    real = o.by_profession()
+    assert np.all(real["realised"] <= real["potential"] + 1e-12)
+
+
+def test_demography_replaces_retirees():
+    m = AdoptionModel(seed=5, scale=SMALL, agents="none").run(months=12 * 6)
+    age = m.time - m.pop.birth
+    assert age.max() <= max(p.retirement_age[1] for p in m.scenario.professions.values()) + 1
+    assert (age < 26).mean() > 0.01  # entrants arrived
+
+
+def test_reverse_mentoring_helps_older_professionals():
+    """Paired seeds: switching mentoring on raises mastery among the 50+ by 2030."""
+    diffs = []
+    for seed in range(6):
+        res = []
+        for on in (False, True):
+            m = AdoptionModel(seed=seed, scale=0.005, agents="none", overrides={"behaviour.mentoring": on})
+            m.run(months=96)
+            old = (m.time - m.pop.birth) >= 50
+            res.append((m.pop.state[old] == MASTERED).mean())
+        diffs.append(res[1] - res[0])
+    diffs = np.array(diffs)
+    assert diffs.mean() - 3 * diffs.std(ddof=1) / np.sqrt(len(diffs)) > 0, diffs
+
+
+def test_training_raises_skill_and_speeds_mastery():
+    diffs = []
+    for seed in range(5):
+        res = []
+        for rate in (0.0, 0.05):
+            m = AdoptionModel(seed=seed, scale=0.004, agents="none", overrides={"behaviour.training_rate": rate})
+            m.run(months=48)
+            res.append((m.pop.skill.mean(), (m.pop.state == MASTERED).mean(), m.pop.trained.sum()))
+        assert res[0][2] == 0 and res[1][2] > 0
+        assert res[1][0] > res[0][0]
+        diffs.append(res[1][1] - res[0][1])
+    diffs = np.array(diffs)
+    assert diffs.mean() - 3 * diffs.std(ddof=1) / np.sqrt(len(diffs)) > 0, diffs
+
+
+# --- network ----------------------------------------------------------------------------------
+def test_network_structure(model):
+    net = model.network
+    assert net.indptr.dtype == np.int32 and net.indices.dtype == np.int32
+    owner = np.repeat(np.arange(net.n), np.diff(net.indptr))
+    assert not np.any(net.indices == owner)  # no self ties
+    for i in range(0, net.n, 97):
+        row = net.ties(i)
+        assert len(np.unique(row)) == len(row)
+    same_est = model.pop.establishment[net.indices] == model.pop.establishment[owner]
+    same_prof = model.pop.profession[net.indices] == model.pop.profession[owner]
+    assert same_est.mean() > 0.6  # mostly colleagues
+    assert np.all(same_est | same_prof)  # other ties are professional ties
+    assert 8 < net.degree().mean() < 14
+
+
+def test_network_is_reproducible_and_seeded():
+    def make(seed):
+        rng = np.random.default_rng(seed)
+        est = np.repeat(np.arange(20, dtype=np.int32), 30)
+        start = np.arange(0, 601, 30)
+        prof = rng.integers(0, 3, 600).astype(np.uint8)
+        return build_network(
+            est, start, np.full(20, 10), prof, team_ties=6, rewiring=0.2,
+            establishment_ties=1, professional_ties=2, rng=np.random.default_rng(seed),
+        )  # fmt: skip
+
+    assert np.array_equal(make(1).indices, make(1).indices)
+    assert not np.array_equal(make(1).indices, make(2).indices)
+
+
+def test_tie_counts_match_brute_force(model):
+    flags = model.pop.state >= 1
+    counts = tie_counts(model.network, flags)
+    for i in range(0, model.pop.n, 131):
+        ties = model.network.ties(i)
+        assert np.array_equal(counts[i], flags[ties].sum(axis=0))
+    full = Network.complete_graph(50)
+    f = np.random.default_rng(0).random((50, 3)) < 0.3
+    assert np.array_equal(tie_counts(full, f), f.sum(axis=0)[None, :] - f)
+
+
+def test_mesa_version_is_supported():
+    major, minor = (int(x) for x in mesa.__version__.split(".")[:2])
+    assert (major, minor) >= (3, 3)

@@ -41,17 +41,17 @@ def test_agents_are_views_on_the_arrays(model):
     with pytest.raises(ValueError, match="unknown family"):
         agent.state("blockchain")
     est = agent.establishment
-    assert 5 in est.staff and est.type in model.scenario.type_ids
+    assert 5 in est.staff and est.type in model.inputs.type_ids
 
 
 def test_agentset_operations(model):
     pros = model.agents_by_type[Professional]
     nurses = pros.select(lambda a: a.profession == "hospital_nurse")
-    assert len(nurses) == int((model.pop.profession == model.scenario.profession_ids.index("hospital_nurse")).sum())
+    assert len(nurses) == int((model.pop.profession == model.inputs.profession_ids.index("hospital_nurse")).sum())
     ages = pros.get("age")
     assert len(ages) == model.pop.n and min(ages) >= 18
     by_prof = pros.groupby("profession")
-    assert set(by_prof.groups) <= set(model.scenario.profession_ids)
+    assert set(by_prof.groups) <= set(model.inputs.profession_ids)
 
 
 def test_agents_materialised_only_when_asked():
@@ -108,8 +108,8 @@ def test_rule_invariants_over_a_run():
 
 def test_demography_replaces_retirees():
     m = AdoptionModel(seed=5, scale=SMALL, agents="none").run(months=12 * 6)
-    age = m.time - m.pop.birth
-    assert age.max() <= max(p.retirement_age[1] for p in m.scenario.professions.values()) + 1
+    age = m.year - m.pop.birth
+    assert age.max() <= max(p.retirement_age[1] for p in m.inputs.professions.values()) + 1
     assert (age < 26).mean() > 0.01  # entrants arrived
 
 
@@ -121,7 +121,7 @@ def test_reverse_mentoring_helps_older_professionals():
         for on in (False, True):
             m = AdoptionModel(seed=seed, scale=0.005, agents="none", overrides={"behaviour.mentoring": on})
             m.run(months=96)
-            old = (m.time - m.pop.birth) >= 50
+            old = (m.year - m.pop.birth) >= 50
             res.append((m.pop.state[old] == MASTERED).mean())
         diffs.append(res[1] - res[0])
     diffs = np.array(diffs)

@@ -40,11 +40,11 @@ class Professional(mesa.Agent):
     # read-only identity ---------------------------------------------------------------------
     @property
     def profession(self) -> str:
-        return self.model.scenario.profession_ids[self.model.pop.profession[self.index]]
+        return self.model.inputs.profession_ids[self.model.pop.profession[self.index]]
 
     @property
     def group(self) -> str:
-        return self.model.scenario.professions[self.profession].group
+        return self.model.inputs.professions[self.profession].group
 
     @property
     def establishment(self) -> Establishment:
@@ -52,7 +52,7 @@ class Professional(mesa.Agent):
 
     @property
     def age(self) -> float:
-        return float(self.model.time - self.model.pop.birth[self.index])
+        return float(self.model.year - self.model.pop.birth[self.index])
 
     @property
     def ties(self) -> list[int]:
@@ -113,7 +113,7 @@ class Establishment(mesa.Agent):
 
     @property
     def type(self) -> str:
-        return self.model.scenario.type_ids[self.model.est.type[self.index]]
+        return self.model.inputs.type_ids[self.model.est.type[self.index]]
 
     @property
     def size(self) -> int:

@@ -61,6 +61,7 @@ class AdoptionModel(mesa.Model):
         if seed is not None and rng is not None:
             raise ValueError("pass either seed or rng, not both")
         super().__init__(rng=seed if seed is not None else rng)
+        # The validated inputs are `model.inputs` (Mesa 3.5 reserves `model.scenario`).
         self.seed = seed if seed is not None else (rng if isinstance(rng, int | np.integer) else None)
 
         sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -68,7 +69,7 @@ class AdoptionModel(mesa.Model):
             sc = with_overrides(sc, overrides)
         if rhythm not in sc.rhythms:
             raise ScenarioError("rhythm", [("rhythm", f"unknown rhythm {rhythm!r}; allowed: {list(sc.rhythms)}")])
-        self.scenario: Scenario = sc
+        self.inputs: Scenario = sc  # not `scenario`: Mesa 3.5 uses that name
         self.rhythm = rhythm
         self.scale = float(scale)
         self.engine = engine
@@ -99,7 +100,7 @@ class AdoptionModel(mesa.Model):
 
         self.policy = PolicySchedule(sc, list(sc.interventions) + list(interventions or []), self.pop, self.est)
         self.levers = self.policy.levers_at(0)
-        rules.refresh(self.pop, self.est, sc, self.time, self.levers)
+        rules.refresh(self.pop, self.est, sc, self.year, self.levers)
 
         # data: tallies of month 0, then one per step
         self._potential = potential_table(sc, self.n_months)
@@ -116,16 +117,16 @@ class AdoptionModel(mesa.Model):
 
     # ------------------------------------------------------------------------------------------
     @property
-    def time(self) -> float:
+    def year(self) -> float:
         """Decimal year of the current state (start year + months done / 12)."""
-        return self.scenario.start_year + self.month / rules.MONTHS
+        return self.inputs.start_year + self.month / rules.MONTHS
 
     @property
     def n_professionals(self) -> int:
         return self.pop.n
 
     def _params(self, month: int) -> rules.MonthParams:
-        return rules.month_params(self.scenario, self.rhythm, max(month, 1), self.levers)
+        return rules.month_params(self.inputs, self.rhythm, max(month, 1), self.levers)
 
     def step(self) -> None:
         """Advance one month (see :mod:`adoption_abm.rules` for the order of events)."""
@@ -137,14 +138,14 @@ class AdoptionModel(mesa.Model):
         levers_changed = new_levers is not self.levers
         self.levers = new_levers
         if self.month > 0 and self.month % rules.MONTHS == 0:
-            rules.yearly_update(self.pop, self.est, self.scenario, self.time, self.levers, self.rng)
+            rules.yearly_update(self.pop, self.est, self.inputs, self.year, self.levers, self.rng)
         elif levers_changed:
-            rules.refresh(self.pop, self.est, self.scenario, self.time, self.levers)
+            rules.refresh(self.pop, self.est, self.inputs, self.year, self.levers)
         par = self._params(m)
         key = month_key(self.rng)
         cube, risk = self._step_professionals(self.pop, self.est, self.network, par, key, self._next_state)
         self.pop.state, self._next_state = self._next_state, self.pop.state
-        rules.deployment_step(self.est, self.scenario, self.rhythm, m, self.levers, self.rng)
+        rules.deployment_step(self.est, self.inputs, self.rhythm, m, self.levers, self.rng)
         self.month = m
         self._record(cube, risk)
         self.datacollector.collect(self)
@@ -158,7 +159,7 @@ class AdoptionModel(mesa.Model):
         if progress:
             from tqdm.auto import tqdm
 
-            steps = tqdm(steps, desc=f"{self.scenario.name} {self.rhythm}", unit="month")
+            steps = tqdm(steps, desc=f"{self.inputs.name} {self.rhythm}", unit="month")
         for _ in steps:
             self.step()
         return self
@@ -171,7 +172,7 @@ class AdoptionModel(mesa.Model):
 
     def outputs(self) -> Outputs:
         """Indicators over the months simulated so far."""
-        return Outputs(self.scenario, np.stack(self._cubes), np.stack(self._risks), self._potential)
+        return Outputs(self.inputs, np.stack(self._cubes), np.stack(self._risks), self._potential)
 
     def timeseries(self) -> pl.DataFrame:
         """Month × profession × family: adoption and mastery shares, potential, realised, FTE."""
@@ -189,7 +190,7 @@ class AdoptionModel(mesa.Model):
         """This month's headline indicators (what the DataCollector records)."""
         if self._latest is None:
             m = len(self._cubes) - 1
-            out = Outputs(self.scenario, self._cubes[-1][None], self._risks[-1][None], self._potential[m : m + 1])
+            out = Outputs(self.inputs, self._cubes[-1][None], self._risks[-1][None], self._potential[m : m + 1])
             row = out.indicators().row(0, named=True)
             share = out.adoption_share()[0]  # (P, 3)
             h = out.headcount

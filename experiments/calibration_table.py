@@ -20,7 +20,14 @@ from adoption_abm import AdoptionModel
 TARGETS = [
     ("potential 2030, all professions", "central", "2030", ("potential", "all"), 0.45, 0.03),
     ("potential 2030, surgeons", "central", "2030", ("potential", "surgeon"), 0.30, 0.03),
-    ("potential 2030, hospital nurses (over 50 %)", "central", "2030", ("potential", "hospital_nurse"), 0.50, None),
+    (
+        "potential 2030, hospital nurses (over 50 %)",
+        "central",
+        "2030",
+        ("potential", "hospital_nurse"),
+        0.50,
+        None,
+    ),
     ("potential 2025, medical", "central", "2025", ("potential", "medical"), 0.28, 0.03),
     ("potential 2025, non-medical", "central", "2025", ("potential", "non_medical"), 0.28, 0.03),
     ("potential 2030, medical", "central", "2030", ("potential", "medical"), 0.39, 0.03),
@@ -29,8 +36,22 @@ TARGETS = [
     ("realised gain 2030, central", "central", "2030", ("realised", "all"), 0.24, 0.02),
     ("realised gain 2030, slow", "slow", "2030", ("realised", "all"), 0.17, 0.02),
     ("realised gain 2030, fast", "fast", "2030", ("realised", "all"), 0.32, 0.02),
-    ("radiologists' realised gain from AI, 2030", "central", "2030", ("mix", "radiologist", "ai"), 0.50, None),
-    ("care assistants' realised gain from robotics, 2030", "central", "2030", ("mix", "care_assistant", "robotics"), 0.50, None),
+    (
+        "radiologists' realised gain from AI, 2030",
+        "central",
+        "2030",
+        ("mix", "radiologist", "ai"),
+        0.50,
+        None,
+    ),
+    (
+        "care assistants' realised gain from robotics, 2030",
+        "central",
+        "2030",
+        ("mix", "care_assistant", "robotics"),
+        0.50,
+        None,
+    ),
 ]
 
 
@@ -57,15 +78,40 @@ def main() -> None:
     for label, rhythm, year, path, target, tol in TARGETS:
         x = np.array([dig(r[year], path) for r in runs[rhythm]])
         rows.append((label, target, tol, x.mean(), 1.96 * x.std(ddof=1) / np.sqrt(len(x))))
-    gap = np.array([f[y]["fte_freed"]["all"] - s[y]["fte_freed"]["all"]
-                    for f, s, y in zip(runs["fast"], runs["slow"], ["2030"] * args.seeds, strict=True)])
-    rows.append(("FTE gap fast - slow, 2030", 300_000, 45_000, gap.mean(), 1.96 * gap.std(ddof=1) / np.sqrt(len(gap))))
+    gap = np.array(
+        [
+            f[y]["fte_freed"]["all"] - s[y]["fte_freed"]["all"]
+            for f, s, y in zip(runs["fast"], runs["slow"], ["2030"] * args.seeds, strict=True)
+        ]
+    )
+    rows.append(
+        (
+            "FTE gap fast - slow, 2030",
+            300_000,
+            45_000,
+            gap.mean(),
+            1.96 * gap.std(ddof=1) / np.sqrt(len(gap)),
+        )
+    )
     seconds = time.perf_counter() - t0
     if args.json:
-        print(json.dumps({"seeds": args.seeds, "scale": args.scale, "seconds": seconds,
-                          "rows": [dict(zip(("figure", "target", "tol", "mean", "ci95"), r, strict=True)) for r in rows]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "seeds": args.seeds,
+                    "scale": args.scale,
+                    "seconds": seconds,
+                    "rows": [
+                        dict(zip(("figure", "target", "tol", "mean", "ci95"), r, strict=True))
+                        for r in rows
+                    ],
+                },
+                indent=2,
+            )
+        )
         return
-    print(f"| figure | seed value | tolerance | model: mean ± 95 % CI ({args.seeds} seeds, scale {args.scale:g}) |")
+    model_col = f"model: mean ± 95 % CI ({args.seeds} seeds, scale {args.scale:g})"
+    print(f"| figure | seed value | tolerance | {model_col} |")
     print("|---|---|---|---|")
     for label, target, tol, mean, half in rows:
         if target >= 1000:

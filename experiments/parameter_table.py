@@ -1,6 +1,6 @@
 """Write docs/PARAMETERS.md: every number of a scenario with its source.
 
-    python experiments/parameter_table.py [SCENARIO] > docs/PARAMETERS.md
+python experiments/parameter_table.py [SCENARIO] > docs/PARAMETERS.md
 """
 
 from __future__ import annotations

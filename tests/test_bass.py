@@ -47,7 +47,9 @@ def test_mean_matches_discrete_bass(p, q, n):
     runs = replicate(p, q, n)
     oracle = bass_discrete(p, q, YEARS * 12)
     err = np.abs(runs.mean(axis=0) - oracle)
-    assert np.all(err <= tolerance(runs, oracle, n)), float((err / tolerance(runs, oracle, n)).max())
+    assert np.all(err <= tolerance(runs, oracle, n)), float(
+        (err / tolerance(runs, oracle, n)).max()
+    )
 
 
 @pytest.mark.parametrize(("p", "q", "n"), CASES[:3])
@@ -67,7 +69,9 @@ def test_discretisation_error_is_about_one_point_at_typical_values():
     assert err <= discretisation_bound(0.03, 0.38)
 
 
-@pytest.mark.parametrize(("p", "q"), [(0.001, 1.5), (0.2, 1.5), (0.001, 0.01), (0.05, 0.5), (0.2, 0.0)])
+@pytest.mark.parametrize(
+    ("p", "q"), [(0.001, 1.5), (0.2, 1.5), (0.001, 0.01), (0.05, 0.5), (0.2, 0.0)]
+)
 def test_discretisation_bound_holds(p, q):
     assert discretisation_error(p, q, 12 * 60) <= discretisation_bound(p, q) + 1e-15
 

@@ -67,7 +67,12 @@ def test_hospital_nurses_potential_over_half(summaries):
 
 @pytest.mark.parametrize(
     ("rhythm", "year", "target"),
-    [("central", "2025", 0.07), ("central", "2030", 0.24), ("slow", "2030", 0.17), ("fast", "2030", 0.32)],
+    [
+        ("central", "2025", 0.07),
+        ("central", "2030", 0.24),
+        ("slow", "2030", 0.17),
+        ("fast", "2030", 0.32),
+    ],
 )
 def test_realised_gain(summaries, rhythm, year, target):
     assert_within(values(summaries[rhythm], year, "realised", "all"), target, 0.02)
@@ -81,11 +86,15 @@ def test_realised_gains_accelerate(summaries):
 
 def test_fte_gap_fast_minus_slow(summaries):
     """Paired by seed: the same seed in both rhythms."""
-    gap = values(summaries["fast"], "2030", "fte_freed", "all") - values(summaries["slow"], "2030", "fte_freed", "all")
+    gap = values(summaries["fast"], "2030", "fte_freed", "all") - values(
+        summaries["slow"], "2030", "fte_freed", "all"
+    )
     assert_within(gap, 300_000, 0.15 * 300_000)
 
 
-@pytest.mark.parametrize(("profession", "family"), [("radiologist", "ai"), ("care_assistant", "robotics")])
+@pytest.mark.parametrize(
+    ("profession", "family"), [("radiologist", "ai"), ("care_assistant", "robotics")]
+)
 def test_technology_mix(summaries, profession, family):
     """Realised gain in 2030 mostly from one family (in 2025 digital tools, deployed first,
     still dominate the realised gain; the potential is already mostly AI / robotics)."""

@@ -81,7 +81,9 @@ def test_bad_scenario_file(tmp_path, scenario_dict):
     bad = tmp_path / "bad.toml"
     bad.write_text(tomli_w.dumps(scenario_dict))
     assert_clean_error(invoke("validate", str(bad)), str(bad), "professions.surgeon.headcount")
-    assert_clean_error(invoke("run", "--scenario", str(bad), *SMALL), "professions.surgeon.headcount")
+    assert_clean_error(
+        invoke("run", "--scenario", str(bad), *SMALL), "professions.surgeon.headcount"
+    )
 
 
 @pytest.mark.parametrize(
@@ -109,7 +111,9 @@ def test_scenarios_and_validate_ok():
     assert res.exit_code == 0 and "8 professions" in res.output
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     section=st.sampled_from(["workforce", "behaviour", "network", "indicators"]),
     value=st.one_of(st.floats(allow_nan=True), st.text(max_size=5), st.integers(-5, 5)),

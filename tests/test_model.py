@@ -47,7 +47,9 @@ def test_agents_are_views_on_the_arrays(model):
 def test_agentset_operations(model):
     pros = model.agents_by_type[Professional]
     nurses = pros.select(lambda a: a.profession == "hospital_nurse")
-    assert len(nurses) == int((model.pop.profession == model.inputs.profession_ids.index("hospital_nurse")).sum())
+    assert len(nurses) == int(
+        (model.pop.profession == model.inputs.profession_ids.index("hospital_nurse")).sum()
+    )
     ages = pros.get("age")
     assert len(ages) == model.pop.n and min(ages) >= 18
     by_prof = pros.groupby("profession")
@@ -119,7 +121,9 @@ def test_reverse_mentoring_helps_older_professionals():
     for seed in range(6):
         res = []
         for on in (False, True):
-            m = AdoptionModel(seed=seed, scale=0.005, agents="none", overrides={"behaviour.mentoring": on})
+            m = AdoptionModel(
+                seed=seed, scale=0.005, agents="none", overrides={"behaviour.mentoring": on}
+            )
             m.run(months=96)
             old = (m.year - m.pop.birth) >= 50
             res.append((m.pop.state[old] == MASTERED).mean())
@@ -133,7 +137,9 @@ def test_training_raises_skill_and_speeds_mastery():
     for seed in range(5):
         res = []
         for rate in (0.0, 0.05):
-            m = AdoptionModel(seed=seed, scale=0.004, agents="none", overrides={"behaviour.training_rate": rate})
+            m = AdoptionModel(
+                seed=seed, scale=0.004, agents="none", overrides={"behaviour.training_rate": rate}
+            )
             m.run(months=48)
             res.append((m.pop.skill.mean(), (m.pop.state == MASTERED).mean(), m.pop.trained.sum()))
         assert res[0][2] == 0 and res[1][2] > 0

@@ -49,13 +49,33 @@ def test_every_number_has_a_source(scenario_dict):
 @pytest.mark.parametrize(
     ("mutate", "path", "words"),
     [
-        (lambda d: d["professions"]["surgeon"].pop("headcount"), "professions.surgeon.headcount", "missing"),
-        (lambda d: d["professions"]["surgeon"].update(headcoutn=1), "professions.surgeon.headcoutn", "unknown field"),
-        (lambda d: d["professions"]["surgeon"].update(headcount="many"), "professions.surgeon.headcount", "number"),
-        (lambda d: d["professions"]["surgeon"].update(headcount=-3), "professions.surgeon.headcount", "greater than 0"),
+        (
+            lambda d: d["professions"]["surgeon"].pop("headcount"),
+            "professions.surgeon.headcount",
+            "missing",
+        ),
+        (
+            lambda d: d["professions"]["surgeon"].update(headcoutn=1),
+            "professions.surgeon.headcoutn",
+            "unknown field",
+        ),
+        (
+            lambda d: d["professions"]["surgeon"].update(headcount="many"),
+            "professions.surgeon.headcount",
+            "number",
+        ),
+        (
+            lambda d: d["professions"]["surgeon"].update(headcount=-3),
+            "professions.surgeon.headcount",
+            "greater than 0",
+        ),
         (lambda d: d["technologies"]["ai"].update(peer=math.nan), "technologies.ai.peer", "finite"),
         (lambda d: d["technologies"]["ai"].update(peer=math.inf), "technologies.ai.peer", "finite"),
-        (lambda d: d["professions"]["surgeon"]["spread"].update(chu=0.5), "professions.surgeon.spread", "sum to 1"),
+        (
+            lambda d: d["professions"]["surgeon"]["spread"].update(chu=0.5),
+            "professions.surgeon.spread",
+            "sum to 1",
+        ),
         (
             lambda d: d["potential"]["shares"].update(dentist={f: [0.1] * 5 for f in FAMILIES}),
             "potential.shares.dentist",
@@ -66,15 +86,31 @@ def test_every_number_has_a_source(scenario_dict):
             "potential.shares.surgeon.quantum",
             "'ai', 'digital' or 'robotics'",
         ),
-        (lambda d: d["potential"].update(years=[2022, 2030, 2025, 2035, 2040]), "potential.years", "increasing"),
-        (lambda d: d["technologies"].update(years=[2025, 2030, 2035, 2040, 2045]), "technologies.years", "cover"),
+        (
+            lambda d: d["potential"].update(years=[2022, 2030, 2025, 2035, 2040]),
+            "potential.years",
+            "increasing",
+        ),
+        (
+            lambda d: d["technologies"].update(years=[2025, 2030, 2035, 2040, 2045]),
+            "technologies.years",
+            "cover",
+        ),
         (
             lambda d: d["professions"]["surgeon"]["spread"].update(hospice=0.0),
             "professions.surgeon.spread.hospice",
             "unknown establishment type",
         ),
-        (lambda d: d["deployment"]["initial"]["chu"].update(ai=1.5), "deployment.initial.chu.ai", "less than or equal to 1"),
-        (lambda d: d["potential"]["shares"]["surgeon"].update(ai=[0.1] * 4), "potential", "4 values"),
+        (
+            lambda d: d["deployment"]["initial"]["chu"].update(ai=1.5),
+            "deployment.initial.chu.ai",
+            "less than or equal to 1",
+        ),
+        (
+            lambda d: d["potential"]["shares"]["surgeon"].update(ai=[0.1] * 4),
+            "potential",
+            "4 values",
+        ),
         (lambda d: d["rhythms"].pop("fast"), "rhythms", "missing rhythm 'fast'"),
         (lambda d: d.update(end_year=2020), "end_year", "after start_year"),
     ],
@@ -128,7 +164,9 @@ _values = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_fuzzed_scenarios_are_valid_or_cleanly_rejected(base_dict, data):
     """Any mutation of the scenario gives a Scenario or a ScenarioError with field paths,
@@ -160,7 +198,9 @@ def test_fuzzed_scenarios_are_valid_or_cleanly_rejected(base_dict, data):
     # a valid result is fine too; anything else raised fails the test
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(cut=st.integers(min_value=0, max_value=20_000), junk=st.text(max_size=10))
 def test_fuzzed_files_are_cleanly_rejected(tmp_path, base_dict, cut, junk):
     text = tomli_w.dumps(base_dict)
@@ -179,7 +219,9 @@ def test_parameter_table_is_current_and_every_number_sourced():
     from adoption_abm.scenario import sourced_numbers
 
     root = Path(__file__).resolve().parents[1]
-    spec = importlib.util.spec_from_file_location("parameter_table", root / "experiments" / "parameter_table.py")
+    spec = importlib.util.spec_from_file_location(
+        "parameter_table", root / "experiments" / "parameter_table.py"
+    )
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     assert (root / "docs" / "PARAMETERS.md").read_text() == mod.render(), (

@@ -122,7 +122,9 @@ class Establishment(mesa.Agent):
     @property
     def staff(self) -> range:
         """Row indices of its professionals."""
-        return range(int(self.model.est.start[self.index]), int(self.model.est.start[self.index + 1]))
+        return range(
+            int(self.model.est.start[self.index]), int(self.model.est.start[self.index + 1])
+        )
 
     def deployed(self, family: str | int) -> bool:
         return bool(self.model.est.deployed[self.index, _family_index(family)])

@@ -34,7 +34,9 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
 
 
 def write_json_atomic(path: str | Path, data: Any) -> Path:
-    return write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n")
+    return write_text_atomic(
+        path, json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n"
+    )
 
 
 def write_parquet_atomic(path: str | Path, frame: Any) -> Path:

@@ -67,17 +67,29 @@ def resolved_scenario_toml(scenario) -> str:
 
 @app.command()
 def run(
-    scenario: Annotated[str, typer.Option(help="Built-in scenario name or TOML file.")] = "france-2022",
-    rhythm: Annotated[str, typer.Option(help=f"Adoption rhythm: {', '.join(RHYTHMS)}.")] = "central",
+    scenario: Annotated[
+        str, typer.Option(help="Built-in scenario name or TOML file.")
+    ] = "france-2022",
+    rhythm: Annotated[
+        str, typer.Option(help=f"Adoption rhythm: {', '.join(RHYTHMS)}.")
+    ] = "central",
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same results.")] = 1,
-    scale: Annotated[float, typer.Option(help="Agents per real professional (1 = full scale).")] = 0.01,
-    out: Annotated[Path | None, typer.Option(help="Output folder (default runs/<scenario>-<rhythm>-<seed>).")] = None,
-    engine: Annotated[str, typer.Option(help="cython (compiled) or reference (NumPy); same results.")] = "cython",
+    scale: Annotated[
+        float, typer.Option(help="Agents per real professional (1 = full scale).")
+    ] = 0.01,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default runs/<scenario>-<rhythm>-<seed>).")
+    ] = None,
+    engine: Annotated[
+        str, typer.Option(help="cython (compiled) or reference (NumPy); same results.")
+    ] = "cython",
     policy: Annotated[
-        list[str] | None, typer.Option(help="Proposals to switch on, e.g. '6,7' or 'all' (repeatable).")
+        list[str] | None,
+        typer.Option(help="Proposals to switch on, e.g. '6,7' or 'all' (repeatable)."),
     ] = None,
     set_: Annotated[
-        list[str] | None, typer.Option("--set", help="Override a scenario field: FIELD=VALUE (repeatable).")
+        list[str] | None,
+        typer.Option("--set", help="Override a scenario field: FIELD=VALUE (repeatable)."),
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
@@ -99,7 +111,15 @@ def run(
             fail(f"--rhythm {rhythm!r}: allowed {list(sc.rhythms)}")
         interventions = _policy_interventions(sc, policy)
         t0 = time.perf_counter()
-        model = AdoptionModel(sc, rhythm=rhythm, scale=scale, engine=engine, seed=seed, agents="none", interventions=interventions)
+        model = AdoptionModel(
+            sc,
+            rhythm=rhythm,
+            scale=scale,
+            engine=engine,
+            seed=seed,
+            agents="none",
+            interventions=interventions,
+        )
         model.run(progress=progress and sys.stderr.isatty())
         seconds = time.perf_counter() - t0
     except ScenarioError as exc:
@@ -160,7 +180,9 @@ def scenarios() -> None:
 
 
 @app.command()
-def validate(file: Annotated[str, typer.Argument(help="Scenario TOML file or built-in name.")]) -> None:
+def validate(
+    file: Annotated[str, typer.Argument(help="Scenario TOML file or built-in name.")],
+) -> None:
     """Check a scenario file; print its errors (exit 2) or a one-line description."""
     try:
         sc = load_scenario(file)

@@ -58,6 +58,13 @@ def test_resolved_scenario_reproduces_the_run(tmp_path):
     assert first["years"] == again["years"]
 
 
+def test_resolved_scenario_carries_the_policies(tmp_path):
+    first = run_summary(tmp_path, "p", "--policy", "6,7")
+    again = run_summary(tmp_path, "q", "--scenario", str(tmp_path / "p" / "scenario.toml"))
+    baseline = run_summary(tmp_path, "r")
+    assert first["years"] == again["years"] != baseline["years"]
+
+
 def test_same_seed_same_summary_other_seed_differs(tmp_path):
     a = run_summary(tmp_path, "a")
     b = run_summary(tmp_path, "b")

@@ -110,6 +110,9 @@ def run(
         if rhythm not in sc.rhythms:
             fail(f"--rhythm {rhythm!r}: allowed {list(sc.rhythms)}")
         interventions = _policy_interventions(sc, policy)
+        if interventions:  # the resolved scenario carries them, so it reproduces the run
+            current = [i.model_dump() for i in sc.interventions]
+            sc = with_overrides(sc, {"interventions": current + interventions}, label="--policy")
         t0 = time.perf_counter()
         model = AdoptionModel(
             sc,
@@ -118,7 +121,6 @@ def run(
             engine=engine,
             seed=seed,
             agents="none",
-            interventions=interventions,
         )
         model.run(progress=progress and sys.stderr.isatty())
         seconds = time.perf_counter() - t0

@@ -254,3 +254,44 @@ class Outputs:
 def _band_names(edges: list[float]) -> list[str]:
     e = [f"{x:g}" for x in edges]
     return [f"<{e[0]}"] + [f"{a}-{b}" for a, b in zip(e, e[1:], strict=False)] + [f">={e[-1]}"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Policy outputs (added with the proposals): value of freed time, pooled effectiveness
+# ---------------------------------------------------------------------------------------------
+def fte_reinvested(out: Outputs, share: np.ndarray) -> dict[str, np.ndarray]:
+    """FTE freed that is reinvested in patient care, per month.
+
+    ``share[month, profession]`` is the share of freed time reinvested (policies' schedule,
+    :meth:`adoption_abm.policies.PolicySchedule.reinvestment`). ``all`` extrapolates the eight
+    professions' reinvested share of their freed time to the whole workforce, like ``fte_freed``.
+    """
+    prof = out.by_profession()
+    realised_all = out._grouped(prof["realised"])["all"]
+    fte = out.fte(prof["realised"], realised_all)
+    per_prof = fte["per_profession"] * share[: len(out.cube)]
+    eight = per_prof.sum(axis=1)
+    total = fte["eight_professions"]
+    ratio = np.divide(eight, total, out=np.zeros_like(eight), where=total > 0)
+    return {
+        "all": fte["all"] * ratio,
+        "medical": per_prof[:, out.medical].sum(axis=1),
+        "non_medical": per_prof[:, ~out.medical].sum(axis=1),
+        "eight_professions": eight,
+    }
+
+
+def pooled_effectiveness(out: Outputs, axis: str, groups: list[int]) -> np.ndarray:
+    """(M,) realised / potential of the professionals in ``groups`` of ``axis`` pooled together
+    (``axis``: profession, age or establishment; ``groups``: indices, e.g. age bands 50+)."""
+    w = out.weight[None, :, None, None]
+    pot_sum = out.pot.sum(axis=2)
+    heads = out.cube.sum(axis=(4, 5)) / out.cube.shape[4]
+    realised = (out.cube[..., 2] * out.pot[:, :, None, None, :]).sum(axis=4)
+    potential = heads * pot_sum[:, :, None, None]
+    pick = {"profession": (slice(None), groups), "age": (slice(None), slice(None), groups)}.get(
+        axis, (slice(None), slice(None), slice(None), groups)
+    )
+    r = (realised * w)[pick].sum(axis=(1, 2, 3))
+    p = (potential * w)[pick].sum(axis=(1, 2, 3))
+    return np.divide(r, p, out=np.full_like(r, np.nan), where=p > 0)

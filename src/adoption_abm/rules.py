@@ -52,6 +52,22 @@ MONTHS = 12
 # ---------------------------------------------------------------------------------------------
 # Levers: what policies (and rhythms) change. Neutral by default; the policy layer fills them.
 # ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AgentEffect:
+    """A policy effect on the professionals that match its masks (``None``: everyone).
+
+    Evaluated by :func:`refresh` on the current population, so targets by age band follow
+    people as they age and entrants inherit the effect of the post they take.
+    """
+
+    professions: np.ndarray | None = None  # (P,) bool
+    types: np.ndarray | None = None  # (T,) bool, establishment types
+    age_bands: np.ndarray | None = None  # (B,) bool, bands of ``indicators.age_bands``
+    adoption: float = 1.0  # multiplier on ψ (adoption propensity)
+    training: float = 1.0  # multiplier on the training probability
+    reach: float = 0.0  # access <- access + reach * (1 - access)
+
+
 @dataclass
 class Levers:
     """Multipliers and switches that interventions act through. All neutral by default.
@@ -70,10 +86,12 @@ class Levers:
     mentoring: bool = False  # reverse mentoring on (in addition to the scenario's switch)
     mentoring_intensity: float = 1.0  # multiplier on the mentoring weights
     training_skill_gain: float = 1.0  # multiplier on the skill gained per course
+    training_boost: float = 1.0  # multiplier on the adoption and mastery boosts of the trained
     entrant_skill_shift: np.ndarray | None = None  # (P,) extra skill of entrants
     entrant_attitude_shift: np.ndarray | None = None  # (P,) extra attitude of entrants
     entry_age_shift: np.ndarray | None = None  # (P,) years added to entry age
     entrant_trained: np.ndarray | None = None  # (P, 3) 1 if entrants arrive trained on f
+    agent_effects: tuple[AgentEffect, ...] = ()  # targeted effects, applied in order by refresh
     extra: dict = field(default_factory=dict)  # free room for output-side levers
 
     @classmethod
@@ -141,8 +159,8 @@ def month_params(scenario: Scenario, rhythm: str, month: int, levers: Levers) ->
         master_mult=levers.mastery * (rh.mastery / months)[None, :],
         skill_effect=beh.skill_effect,
         skill_mastery_effect=beh.skill_mastery_effect,
-        train_adopt_boost=beh.training_adoption_boost,
-        train_master_boost=beh.training_mastery_boost,
+        train_adopt_boost=beh.training_adoption_boost * levers.training_boost,
+        train_master_boost=beh.training_mastery_boost * levers.training_boost,
         train_skill_gain=beh.training_skill_gain * levers.training_skill_gain,
         mentoring=mentoring,
         mentoring_adoption=beh.mentoring_adoption * levers.mentoring_intensity if mentoring else 0.0,
@@ -159,19 +177,39 @@ def month_params(scenario: Scenario, rhythm: str, month: int, levers: Levers) ->
 # Yearly: demography and per-professional multipliers
 # ---------------------------------------------------------------------------------------------
 def refresh(pop: Population, est: Establishments, scenario: Scenario, t: float, levers: Levers) -> None:
-    """Recompute ψ (attitude and age multiplier) and the monthly training probability."""
+    """Recompute ψ (attitude and age multiplier) and the monthly training probability.
+
+    Ages are read on 1 January of the year of ``t`` (the yearly update runs then), so a
+    refresh in mid-year because policy levers changed does not age anyone.
+    """
     beh = scenario.behaviour
-    age = t - pop.birth.astype(np.float64)
+    age = math.floor(t) - pop.birth.astype(np.float64)
     psi = (1.0 + beh.attitude_effect * (pop.attitude.astype(np.float64) - 0.5)) * (
         1.0 + beh.age_effect * ((age - 45.0) / 10.0)
     )
     if levers.agent_adoption is not None:
         psi = psi * levers.agent_adoption
-    pop.propensity = np.maximum(psi, beh.propensity_floor).astype(np.float32)
-
     access = pop.access.astype(np.float64)
     access = access + levers.training_reach * (1.0 - access)
-    prob = beh.training_rate * access * levers.training[pop.profession]
+    train_mult = np.ones(pop.n)
+    if levers.agent_effects:
+        edges = np.asarray(scenario.indicators.age_bands, dtype=np.float64)
+        band = np.searchsorted(edges, age, side="right")
+        etype = est.type[pop.establishment]
+        for eff in levers.agent_effects:
+            mask = np.ones(pop.n, dtype=bool)
+            if eff.professions is not None:
+                mask &= eff.professions[pop.profession]
+            if eff.types is not None:
+                mask &= eff.types[etype]
+            if eff.age_bands is not None:
+                mask &= eff.age_bands[band]
+            psi = np.where(mask, psi * eff.adoption, psi)
+            access = np.where(mask, access + eff.reach * (1.0 - access), access)
+            train_mult = np.where(mask, train_mult * eff.training, train_mult)
+    pop.propensity = np.maximum(psi, beh.propensity_floor).astype(np.float32)
+
+    prob = beh.training_rate * access * levers.training[pop.profession] * train_mult
     if levers.agent_training is not None:
         prob = prob * levers.agent_training
     pop.train_prob = np.clip(prob, 0.0, 1.0).astype(np.float32)

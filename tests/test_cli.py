@@ -148,3 +148,13 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
         write_atomic(target, broken)
     assert json.loads(target.read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+def test_zero_agent_scale_error_gives_a_scale_that_works(tmp_path):
+    import re
+
+    res = invoke("run", "--scale", "1e-5")
+    assert_clean_error(res, "zero agents")
+    need = float(re.search(r"scale > ([0-9.e-]+)", res.output).group(1))
+    ok = invoke("run", "--scale", repr(need * 1.01), "--out", str(tmp_path / "tiny"))
+    assert ok.exit_code == 0, ok.output

@@ -20,7 +20,7 @@ from .agents import Establishment, Professional
 from .draws import month_key
 from .engines import get_engine
 from .network import Network, build_network
-from .outputs import Outputs, potential_table
+from .outputs import Outputs, month_label, potential_table
 from .population import N_FAMILIES, build
 from .scenario import FAMILIES, RHYTHMS, Scenario, ScenarioError, load_scenario, with_overrides
 
@@ -192,6 +192,7 @@ class AdoptionModel(mesa.Model):
             m = len(self._cubes) - 1
             out = Outputs(self.inputs, self._cubes[-1][None], self._risks[-1][None], self._potential[m : m + 1])
             row = out.indicators().row(0, named=True)
+            row.update(month=m, date=month_label(self.inputs, m), year=self.year)
             share = out.adoption_share()[0]  # (P, 3)
             h = out.headcount
             for f, fam in enumerate(FAMILIES):

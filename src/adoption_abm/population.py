@@ -68,7 +68,7 @@ def agents_per_cell(scenario: Scenario, scale: float) -> np.ndarray:
     return cells
 
 
-def check_scale(scenario: Scenario, scale: float, label: str = "scale") -> np.ndarray:
+def check_scale(scenario: Scenario, scale: float, label: str = "options") -> np.ndarray:
     """Cells for ``scale``, or a clear error if ``scale`` is not a positive finite number or
     gives no agent for some profession."""
     if not (isinstance(scale, int | float) and np.isfinite(scale) and scale > 0):
@@ -76,13 +76,17 @@ def check_scale(scenario: Scenario, scale: float, label: str = "scale") -> np.nd
     cells = agents_per_cell(scenario, scale)
     empty = [pid for pid, row in zip(scenario.profession_ids, cells, strict=True) if row.sum() == 0]
     if empty:
-        smallest = min(scenario.professions[p].headcount for p in empty)
+        # a profession gets an agent once its largest cell rounds to 1, i.e. exceeds one half
+        need = max(
+            0.5 / (scenario.professions[p].headcount * max(scenario.professions[p].spread.values()))
+            for p in scenario.profession_ids
+        )
         raise ScenarioError(
             label,
             [(
                 "scale",
-                f"scale {scale:g} gives zero agents for {empty}; use scale >= "
-                f"{0.5 / smallest:.2g} so that every profession has at least one agent",
+                f"scale {scale:g} gives zero agents for {empty}; use scale > {need:.3g} "
+                "so that every profession has at least one agent",
             )],
         )
     return cells

@@ -1,0 +1,412 @@
+"""The Solara app without a browser: session, series, views, and the page rendered with Solara's
+testing tools (``solara.render`` + Reacton's ``find``), clicked like a user would."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import time
+
+import numpy as np
+import pytest
+
+solara = pytest.importorskip("solara", reason="the app extra is not installed")
+v = pytest.importorskip("ipyvuetify")
+ipyvue = pytest.importorskip("ipyvue")
+
+from typer.testing import CliRunner  # noqa: E402
+
+from adoption_abm import app, app_views  # noqa: E402
+from adoption_abm.app_chart import FrameSync, LiveChart, data_patch, structure_key  # noqa: E402
+from adoption_abm.app_session import (  # noqa: E402
+    ENV_PREFIX,
+    SERIES_KEYS,
+    Proposal,
+    Session,
+    Settings,
+    build_model,
+    month_date,
+    settings_from_env,
+    speed_from_env,
+)
+from adoption_abm.cli import app as cli  # noqa: E402
+from adoption_abm.cli_app import app_environment, solara_command  # noqa: E402
+from adoption_abm.scenario import FAMILIES, ScenarioError  # noqa: E402
+
+SMALL = Settings(agents=1_000, seed=3)
+HAS_ROLES = importlib.util.find_spec("adoption_abm.roles") is not None
+
+
+def policies_accepted() -> str | None:
+    """None if the model accepts interventions, else why not (policies not implemented yet)."""
+    try:
+        build_model(SMALL.with_proposal(6, True))
+    except ScenarioError as exc:
+        return str(exc)
+    return None
+
+
+# session and series ------------------------------------------------------------------------------
+def test_settings_proposals_and_interventions():
+    s = SMALL.with_proposal(7, True, 2.0, 2025).with_proposal(6, True)
+    assert [p.number for p in s.proposals] == [6, 7]
+    assert s.proposal(7) == Proposal(7, 2.0, 2025)
+    assert s.interventions() == [
+        {"proposal": 6, "start": "2022-01", "intensity": 1.0},
+        {"proposal": 7, "start": "2025-01", "intensity": 2.0},
+    ]
+    assert s.with_proposal(6, False).proposals == (Proposal(7, 2.0, 2025),)
+    assert "proposals 6, 7" in s.label()
+    assert s.build_key() == SMALL.build_key()  # proposals do not change the population
+    model = build_model(SMALL)
+    assert abs(model.n_professionals - SMALL.agents) <= 0.02 * SMALL.agents
+
+
+def test_settings_from_environment_and_errors():
+    env = {ENV_PREFIX + "AGENTS": "2000", ENV_PREFIX + "SEED": "7", ENV_PREFIX + "RHYTHM": "fast"}
+    s = settings_from_env(env)
+    assert (s.agents, s.seed, s.rhythm) == (2000, 7, "fast")
+    assert settings_from_env({}) == Settings()
+    assert speed_from_env({ENV_PREFIX + "SPEED": "25"}) == 25
+    bad = {ENV_PREFIX + "RHYTHM": "warp", ENV_PREFIX + "SEED": "x"}
+    with pytest.raises(ScenarioError) as err:
+        settings_from_env(bad)
+    fields = dict(err.value.errors)
+    assert "'warp': allowed ['slow', 'central', 'fast']" in fields[ENV_PREFIX + "RHYTHM"]
+    assert "expected an integer" in fields[ENV_PREFIX + "SEED"]
+    with pytest.raises(ScenarioError, match="zero agents"):
+        settings_from_env({ENV_PREFIX + "AGENTS": "100"})
+    with pytest.raises(ScenarioError, match=ENV_PREFIX + "SPEED"):
+        speed_from_env({ENV_PREFIX + "SPEED": "0"})
+
+
+def test_history_grows_by_month_and_matches_the_whole_run_outputs():
+    """The incremental series the charts draw equal the model's own frames over the run."""
+    session = Session(SMALL)
+    assert session.step(30) == 30
+    h, model = session.history, session.model
+    assert h.month == list(range(31)) and len(h) == 31
+    assert h.dates[0] == "2022-01-01" and h.dates[12] == "2023-01-01" == month_date(2022, 12)
+    ind = model.indicators()
+    out = model.outputs()
+    for key in SERIES_KEYS:
+        if key.startswith("adoption_"):  # headcount-weighted shares, as model.latest() has them
+            share = out.adoption_share()[:, :, FAMILIES.index(key.removeprefix("adoption_"))]
+            expected = share @ out.headcount / out.headcount.sum()
+        else:
+            expected = ind[key].to_numpy()
+        np.testing.assert_allclose(np.array(h.values[key], dtype=float), expected, err_msg=key)
+    ts = model.timeseries()
+    for p, pid in enumerate(model.inputs.profession_ids):
+        for f, fam in enumerate(FAMILIES):
+            rows = ts.filter((ts["profession"] == pid) & (ts["family"] == fam)).sort("month")
+            mine = [h.adoption_by_profession[m][p, f] for m in range(31)]
+            np.testing.assert_allclose(mine, rows["adoption"].to_numpy(), err_msg=f"{pid} {fam}")
+    assert h.points("realised_all", 100)[-1] == [h.dates[-1], h.values["realised_all"][-1] * 100]
+
+
+def test_apply_replays_to_the_same_month_and_keeps_the_previous_run():
+    session = Session(SMALL)
+    session.step(24)
+    first = {k: list(v) for k, v in session.history.values.items()}
+    assert session.apply(SMALL.replace(rhythm="fast")) is None
+    assert session.month == 24 and session.settings.rhythm == "fast"
+    assert session.previous is not None and session.previous.values == first
+    assert session.history.values["realised_all"] != first["realised_all"]
+    # same settings, same seed: the replay is the same run, month for month
+    assert session.apply(SMALL) is None
+    assert session.history.values == first
+    assert session.reset() is None and session.month == 0 and len(session.previous) == 25
+
+
+def test_refused_settings_keep_the_run_and_say_why():
+    session = Session(SMALL)
+    session.step(5)
+    model = session.model
+    message = session.apply(SMALL.replace(agents=100))
+    assert message is not None and "zero agents" in message
+    assert session.model is model and session.month == 5 and session.settings == SMALL
+
+
+def test_apply_with_a_proposal():
+    """Switching a proposal on either changes the run (policies implemented) or is refused
+    with the model's own reason, the run unchanged."""
+    session = Session(SMALL)
+    session.step(36)
+    before = list(session.history.values["realised_all"])
+    message = session.apply(SMALL.with_proposal(6, True, 2.0))
+    reason = policies_accepted()
+    if reason is not None:
+        assert message is not None and session.settings == SMALL
+        assert session.history.values["realised_all"] == before
+    else:
+        assert message is None and session.settings.proposals == (Proposal(6, 2.0, 2022),)
+        assert session.previous is not None and session.month == 36
+
+
+# views -------------------------------------------------------------------------------------------
+def test_time_freed_chart_draws_the_seed_targets_at_the_end_of_their_year():
+    session = Session(SMALL)
+    session.step(3)
+    opt = app_views.time_freed_option(session.history, session.scenario, "central")
+    targets = {d["name"]: d["value"] for d in opt["series"][-1]["data"]}
+    assert targets["potential 2030 (central) 45 %"] == ["2031-01-01", 45.0]
+    assert targets["realised 2025 (central) 7 %"] == ["2026-01-01", 7.0]
+    assert targets["realised 2030 (slow) 17 %"] == ["2031-01-01", 17.0]
+    realised = next(s for s in opt["series"] if s["name"] == "Realised")
+    assert [p[0] for p in realised["data"]] == session.history.dates
+    assert opt["xAxis"]["type"] == "time" and opt["animation"] is False
+
+
+def test_network_view_ties_layout_once_and_state_colours():
+    session = Session(SMALL)
+    model = session.model
+    e = app_views.default_establishment(model)
+    view = app_views.establishment_view(model, e, seed=1)
+    lo, hi = int(model.est.start[e]), int(model.est.start[e + 1])
+    assert view.rows.min() >= lo and view.rows.max() < hi and view.n == min(hi - lo, 300)
+    for a, b in view.links.tolist():
+        i, j = int(view.rows[a]), int(view.rows[b])
+        assert j in model.network.ties(i) or i in model.network.ties(j)
+    again = app_views.establishment_view(model, e, seed=1)
+    np.testing.assert_array_equal(view.x, again.x)  # seeded: same network, same picture
+    states = session.states(view.rows)
+    states[0] = (2, 0, 0)
+    states[1] = (0, 1, 0)
+    opt = app_views.network_option(view, states, session.scenario, "ai")
+    by_profession = opt["series"]
+    assert [s["name"] for s in by_profession] == app_views.profession_labels(session.scenario)
+    nodes = {int(d[3]): d for s in by_profession for d in s["data"]}  # row -> [x, y, state, row]
+    assert len(nodes) == view.n
+    first, second = nodes[int(view.rows[0])], nodes[int(view.rows[1])]
+    assert first[2] == 2 and second[2] == 0  # mastered AI; learning digital tools, not AI
+    assert first[:2] == [float(view.x[0]), float(view.y[0])]  # the view's fixed position
+    colours = {p["value"]: p["color"] for p in opt["visualMap"]["pieces"]}
+    assert colours == dict(enumerate(app_views.STATE_COLORS))
+    ties = app_views.network_background(view)["series"][0]
+    assert ties["type"] == "lines" and len(ties["data"]) == len(view.links)
+    a, b = view.links[0]
+    assert ties["data"][0]["coords"] == [[view.x[a], view.y[a]], [view.x[b], view.y[b]]]
+    sample = app_views.sample_view(model, seed=2, size=120)
+    assert sample.n == 120 and len(set(sample.rows.tolist())) == 120
+
+
+def test_live_chart_sends_structure_once_then_data():
+    chart = LiveChart()
+    opt = {"title": {"text": "t"}, "series": [{"name": "a", "type": "line", "data": [[1, 2]]}]}
+    chart.show(opt, structure_key(opt), frame=1)
+    assert chart.base == opt and chart.update == {"frame": 1, "option": data_patch(opt)}
+    base = chart.base
+    opt2 = {
+        "title": {"text": "t"},
+        "series": [{"name": "a", "type": "line", "data": [[1, 2], [2, 3]]}],
+    }
+    chart.show(opt2, structure_key(opt2), frame=2)
+    assert chart.base is base  # same structure: only the data travel
+    assert chart.update["option"]["series"] == [{"data": [[1, 2], [2, 3]]}]
+    opt3 = {**opt2, "series": [*opt2["series"], {"name": "b", "type": "line", "data": []}]}
+    chart.show(opt3, structure_key(opt3), frame=3)
+    assert chart.base == opt3
+
+
+def test_frame_sync_waits_for_the_server_render_and_a_browser_that_answers():
+    sync = FrameSync()
+    done = sync.register("a")
+    assert not sync.drawn(0)  # not rendered yet
+    sync.rendered(5)
+    assert sync.drawn(5)  # no browser ever answered: only the server counts
+    sync.ack("a", 3)
+    assert sync.drawn(3) and not sync.drawn(4)
+    assert sync.drawn(4, browser=False)
+    sync.register("b")
+    assert not sync.drawn(3)  # b has drawn nothing yet
+    sync.ack("b", 4)
+    assert sync.drawn(3)
+    done()
+    assert sync.drawn(4)
+    assert not sync.wait(6, timeout=0.01)
+
+
+def test_play_keeps_going_to_the_end_and_shows_the_last_month():
+    session = Session(SMALL)
+    session.apply(SMALL, month=session.n_months - 3)
+    shown = []
+    app.play(session, lambda: 60, lambda: True, lambda: shown.append(session.month))
+    assert session.finished and shown[-1] == session.n_months
+
+
+# the page, rendered and clicked without a browser ------------------------------------------------
+def render(session: Session, speed: int = 30):
+    return solara.render(
+        solara.AppLayout(children=[app.Simulation(session, speed)]), handle_error=False
+    )
+
+
+def texts(rc, class_: str) -> list[str]:
+    """Texts of the solara.Text elements with CSS classes ``class_`` (exactly)."""
+    return [w.children[0] for w in rc.find(ipyvue.Html, class_=class_).widgets]
+
+
+def html(rc, css: str) -> list:
+    """The solara.HTML widgets with CSS class ``css``."""
+    found = rc.find(solara.widgets.HTML).widgets
+    return [w for w in found if css in w.attributes.get("class", "").split()]
+
+
+def charts(rc) -> dict[str, LiveChart]:
+    out = {}
+    for w in rc.find(LiveChart).widgets:
+        name = w.attributes["class"].split()[-1].removeprefix("abm-chart-")
+        out[name] = w
+    return out
+
+
+def test_page_steps_resets_and_updates_every_view():
+    session = Session(SMALL)
+    _box, rc = render(session)
+    assert texts(rc, "abm-step-counter text-h6") == ["Month 0 / 228"]
+    step = rc.find(v.Btn, children=["Step"]).widget
+    for _ in range(2):
+        step.click()
+    assert texts(rc, "abm-step-counter text-h6") == ["Month 2 / 228"]
+    shown = charts(rc)
+    assert set(shown) == {"network", "adoption", "timefreed"}
+    network = shown["network"]
+    assert network.background["series"][0]["type"] == "lines"  # the ties, drawn underneath once
+    background = network.background
+    rc.find(v.Btn, children=["Step"]).widget.click()
+    assert network.background is background  # not resent with the next frame
+    assert texts(rc, "abm-step-counter text-h6") == ["Month 3 / 228"] and session.month == 3
+    adoption = charts(rc)["adoption"]
+    assert adoption.attributes["data-points"] == "4"
+    assert [len(s["data"]) for s in adoption.update["option"]["series"]] == [4, 4, 4]
+    assert adoption.update["frame"] == session.version
+    (realised,) = html(rc, "abm-stat-realised_all")
+    assert float(realised.attributes["data-value"]) == pytest.approx(
+        session.history.last("realised_all")
+    )
+
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    assert texts(rc, "abm-step-counter text-h6") == ["Month 0 / 228"]
+    assert len(session.previous) == 4
+    assert rc.find(ipyvue.Html, children=[f"Dashed grey: previous run ({SMALL.label()})"]).widgets
+    assert len(charts(rc)["adoption"].update["option"]["series"]) == 6  # + previous run, dashed
+
+
+def test_page_plays_and_pauses():
+    session = Session(SMALL)
+    _box, rc = render(session, speed=60)
+    rc.find(v.Btn, children=["▶ Play"]).widget.click()
+    deadline = time.monotonic() + 30
+    shown = []  # months the page showed while playing
+    while (not shown or shown[-1] < 5) and time.monotonic() < deadline:
+        (text,) = texts(rc, "abm-step-counter text-h6")
+        month = int(text.split()[1])
+        if month and (not shown or month != shown[-1]):
+            shown.append(month)
+        time.sleep(0.01)
+    rc.find(v.Btn, children=["❚❚ Pause"]).widget.click()
+    assert shown and shown[-1] >= 5, "the page did not show the months while playing"
+    time.sleep(0.3)  # let the loop see the pause
+    month = session.month
+    time.sleep(0.3)
+    assert session.month == month  # paused: no more steps
+    assert texts(rc, "abm-step-counter text-h6") == [f"Month {month} / 228"]
+
+
+def test_page_settings_and_proposal_toggle():
+    session = Session(SMALL)
+    _box, rc = render(session)
+    for _ in range(2):
+        rc.find(v.Btn, children=["Step"]).widget.click()
+    rc.find(v.Select, label="Adoption rhythm").widget.v_model = "slow"
+    assert session.settings.rhythm == "slow" and session.month == 2
+    seed = rc.find(v.TextField, label="Seed").widget
+    seed.v_model = "11"
+    seed.fire_event("focusout")
+    assert session.settings.seed == 11 and session.month == 2
+
+    title = f"6. {app.PROPOSALS[6]}"
+    box6 = rc.find(v.Checkbox, label=title).widget
+    box6.v_model = True
+    reason = policies_accepted()
+    if reason is None:
+        assert session.settings.proposal(6) is not None
+        assert rc.find(v.BtnToggle).widgets  # intensity buttons shown for the proposal
+    else:
+        errors = [w for w in rc.find(v.Alert).widgets if "abm-error" in (w.class_ or "")]
+        assert errors and "intervention" in str(errors[0].children).lower()
+        assert session.settings.proposals == ()
+        assert rc.find(v.Checkbox, label=title).widget.v_model is False  # switched back
+
+
+@pytest.mark.parametrize(
+    ("tab", "expect"),
+    [
+        ("Professions", {"profession-ai", "profession-digital", "profession-robotics"}),
+        ("Time freed", {"timefreed", "fte"}),
+        ("Gaps & risks", {"gaps"}),
+        ("Roles", {"roles"} if HAS_ROLES else set()),
+        ("About", set()),
+    ],
+)
+def test_every_tab_renders(tab, expect):
+    session = Session(SMALL)
+    session.step(2)
+    _box, rc = render(session)
+    rc.find(v.Tabs).widget.v_model = app.TABS.index(tab)  # what clicking the tab does
+    assert set(charts(rc)) == expect
+    for chart in charts(rc).values():
+        for series in chart.update["option"]["series"]:
+            assert all(
+                p[1] is None or math.isfinite(p[1]) for p in series["data"] if isinstance(p, list)
+            )
+    prose = " ".join(w.unsafe_innerHTML for w in html(rc, "abm-prose"))
+    assert {"Roles": "Emerging roles", "About": 'href="odd"'}.get(tab, "<p>") in prose
+
+
+@pytest.mark.skipif(not HAS_ROLES, reason="this version of the model has no role table")
+def test_roles_chart_draws_the_model_role_demand_month_by_month():
+    from adoption_abm.roles import role_demand
+
+    session = Session(SMALL)
+    session.step(14)
+    _box, rc = render(session)
+    rc.find(v.Tabs).widget.v_model = app.TABS.index("Roles")
+    drawn = [[p[1] for p in s["data"]] for s in charts(rc)["roles"].update["option"]["series"]]
+    expected = role_demand(session.model.outputs(), session.model.inputs)
+    assert len(drawn) == len(expected) > 0
+    for values, want in zip(drawn, expected.values(), strict=True):
+        np.testing.assert_allclose(values, want)
+    assert len(drawn[0]) == 15
+
+
+def test_odd_page_shows_the_model_description(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # served from the package, whatever the working directory
+    _box, rc = solara.render(app.OddPage(), handle_error=False)
+    prose = " ".join(w.unsafe_innerHTML for w in html(rc, "abm-prose"))
+    assert "<h1" in prose and "ODD protocol" in prose and "Purpose and patterns" in prose
+
+
+# command line ------------------------------------------------------------------------------------
+def test_app_command_checks_its_options_before_serving():
+    runner = CliRunner()
+    result = runner.invoke(cli, ["app", "--agents", "100", "--port", "0"])
+    assert result.exit_code == 2
+    assert ENV_PREFIX + "AGENTS" in result.output and "zero agents" in result.output
+    result = runner.invoke(cli, ["app", "--rhythm", "warp"])
+    assert result.exit_code == 2 and "allowed" in result.output
+    assert runner.invoke(cli, ["app", "--help"]).exit_code == 0
+
+
+def test_app_command_line_and_environment():
+    cmd = solara_command("127.0.0.1", 9000)
+    assert cmd[1:5] == ["-m", "solara", "run", "adoption_abm.app"]
+    assert "--production" in cmd and "--no-open" in cmd and "9000" in cmd
+    env = app_environment("france-2022", "slow", 2000, 5, 20, base={})
+    assert env[ENV_PREFIX + "RHYTHM"] == "slow" and env[ENV_PREFIX + "SPEED"] == "20"
+    assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "false"  # no usage reports from a class
+    kept = app_environment(
+        "france-2022", "slow", 2000, 5, 20, base={"SOLARA_TELEMETRY_MIXPANEL_ENABLE": "true"}
+    )
+    assert kept["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "true"

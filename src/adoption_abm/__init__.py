@@ -9,6 +9,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 from .agents import Establishment, Professional
+from .batch import run as run  # run(params, seed) -> dict[str, float]
 from .model import AdoptionModel
 from .scenario import FAMILIES, Scenario, ScenarioError, builtin_scenarios, load_scenario
 

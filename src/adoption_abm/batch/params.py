@@ -1,0 +1,198 @@
+"""One run from a flat parameter dict: ``run(params, seed) -> dict[str, float]``.
+
+The plain function exploratory-modelling tools (EMA Workbench, SALib scripts, optimisers) call.
+Parameter names:
+
+* run settings: ``scenario`` (built-in name, TOML path or :class:`Scenario`), ``rhythm``,
+  ``scale``, ``engine``, ``policy`` (``"6,7"``, ``"all"``, ``"baseline"`` or a list of
+  intervention dicts), ``end_year`` (simulate up to the end of that year);
+* any dotted scenario field, e.g. ``behaviour.attitude_effect`` or ``technologies.ai.peer``;
+* derived parameters (:data:`DERIVED`): ``adoption_multiplier``, ``deployment_multiplier``
+  and ``rhythms.<name>`` given as one number.
+
+Outputs (:func:`flat_outputs`): for each reported year ``Y`` (2025, 2030, 2035, 2040 when
+simulated, and the last simulated year) ``realised_all_Y``, ``realised_medical_Y``,
+``realised_non_medical_Y``, ``realised_<profession>_Y``, ``potential_all_Y``,
+``fte_freed_all_Y``, ``gap_profession_Y``, ``gap_age_Y``, ``gap_establishment_Y``,
+``multi_speed_gap_Y`` (the largest of the three gaps) and ``downgrading_risk_Y``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from ..scenario import FAMILIES, Scenario, ScenarioError, load_scenario, with_overrides
+
+RUN_SETTINGS: dict[str, Any] = {
+    "scenario": "france-2022",
+    "rhythm": "central",
+    "scale": 0.01,
+    "engine": "cython",
+    "policy": "baseline",
+    "end_year": None,
+}
+"""Run-level settings and their defaults; every other key is a scenario field."""
+
+DERIVED: dict[str, str] = {
+    "adoption_multiplier": "multiplies every family's technologies.<family>.spontaneous and .peer",
+    "deployment_multiplier": "multiplies every deployment.base_rate.<type>.<family>",
+    "rhythms.<name>": "one number sets rhythms.<name>.adoption, .deployment and .mastery",
+}
+"""Parameters that are not one scenario field, and what they do."""
+
+REPORT_YEARS = (2025, 2030, 2035, 2040)
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars (what SALib and EMA Workbench pass) → Python scalars."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+@lru_cache(maxsize=16)
+def _base_scenario(name: str) -> Scenario:
+    return load_scenario(name)
+
+
+def scenario_overrides(scenario: Scenario, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Translate scenario parameters (dotted fields and :data:`DERIVED`) into the dotted-field
+    overrides :func:`~adoption_abm.scenario.with_overrides` takes. Raises ``ScenarioError``
+    naming the parameter if a name is unknown."""
+    out: dict[str, Any] = {}
+    for key, raw in params.items():
+        value = _plain(raw)
+        if key in RUN_SETTINGS:
+            continue
+        if key == "adoption_multiplier":
+            for fam in FAMILIES:
+                tech = getattr(scenario.technologies, fam)
+                out[f"technologies.{fam}.spontaneous"] = tech.spontaneous * float(value)
+                out[f"technologies.{fam}.peer"] = tech.peer * float(value)
+        elif key == "deployment_multiplier":
+            for t, rates in scenario.deployment.base_rate.items():
+                for fam in FAMILIES:
+                    out[f"deployment.base_rate.{t}.{fam}"] = getattr(rates, fam) * float(value)
+        elif _is_rhythm_number(key, value):
+            name = key.split(".", 1)[1]
+            if name not in scenario.rhythms:
+                raise ScenarioError(
+                    "parameters",
+                    [(key, f"unknown rhythm {name!r}; allowed: {list(scenario.rhythms)}")],
+                )
+            for part in ("adoption", "deployment", "mastery"):
+                out[f"{key}.{part}"] = value
+    # dotted fields last: on the same path as a derived parameter, the explicit field wins
+    for key, raw in params.items():
+        if key not in RUN_SETTINGS and key not in DERIVED and not _is_rhythm_number(key, raw):
+            out[key] = _plain(raw)
+    return out
+
+
+def _is_rhythm_number(key: str, value: Any) -> bool:
+    return (
+        key.startswith("rhythms.")
+        and key.count(".") == 1
+        and isinstance(_plain(value), int | float)
+    )
+
+
+def resolve(params: Mapping[str, Any]) -> tuple[Scenario, dict[str, Any]]:
+    """The scenario a parameter dict describes, and its run settings (defaults filled in)."""
+    unknown_setting = {
+        k for k in params if k not in RUN_SETTINGS and "." not in k and k not in DERIVED
+    }
+    if unknown_setting:
+        allowed = [*RUN_SETTINGS, *(k for k in DERIVED if "<" not in k), "<dotted scenario field>"]
+        raise ScenarioError(
+            "parameters",
+            [(k, f"unknown parameter; allowed: {allowed}") for k in sorted(unknown_setting)],
+        )
+    settings = {k: _plain(params.get(k, v)) for k, v in RUN_SETTINGS.items()}
+    base = settings["scenario"]
+    sc = base if isinstance(base, Scenario) else _base_scenario(str(base))
+    overrides = scenario_overrides(sc, params)
+    if settings["end_year"] is not None:
+        overrides["end_year"] = int(settings["end_year"])
+    if overrides:
+        sc = with_overrides(sc, overrides, label="parameters")
+    return sc, settings
+
+
+def interventions_for(policy: Any, scenario: Scenario) -> list[Any]:
+    """Interventions for a ``policy`` parameter: text parsed by ``policies.parse_policy`` or a
+    list of intervention dicts used as is."""
+    if policy is None:
+        return []
+    if isinstance(policy, str):
+        from ..policies import parse_policy
+
+        try:
+            return parse_policy(policy, scenario)
+        except ValueError as exc:
+            raise ScenarioError("parameters", [("policy", str(exc))]) from None
+    return list(policy)
+
+
+def flat_outputs(model: Any) -> dict[str, float]:
+    """The run's figures as one flat ``{name: float}`` dict (see the module docstring)."""
+    out = model.outputs()
+    sc = model.inputs
+    last = sc.start_year + model.month // 12 - 1
+    years = [y for y in REPORT_YEARS if y <= last]
+    if last >= sc.start_year and last not in years:
+        years.append(last)
+    result: dict[str, float] = {}
+    for y in years:
+        s = out.year_summary(y)
+        for group in ("all", "medical", "non_medical", *sc.profession_ids):
+            result[f"realised_{group}_{y}"] = s["realised"][group]
+        result[f"potential_all_{y}"] = s["potential"]["all"]
+        result[f"fte_freed_all_{y}"] = s["fte_freed"]["all"]
+        for axis, value in s["multi_speed_gap"].items():
+            result[f"gap_{axis}_{y}"] = value
+        result[f"multi_speed_gap_{y}"] = max(s["multi_speed_gap"].values())
+        result[f"downgrading_risk_{y}"] = s["downgrading_risk"]
+    return {k: float(v) for k, v in result.items()}
+
+
+def build_model(params: Mapping[str, Any], seed: int, interventions: list[Any] | None = None):
+    """An :class:`~adoption_abm.model.AdoptionModel` for ``params`` seeded with ``seed``."""
+    from ..model import AdoptionModel
+
+    sc, settings = resolve(params)
+    items = (
+        interventions if interventions is not None else interventions_for(settings["policy"], sc)
+    )
+    return AdoptionModel(
+        sc,
+        rhythm=settings["rhythm"],
+        scale=float(settings["scale"]),
+        engine=settings["engine"],
+        agents="none",
+        interventions=items,
+        seed=int(seed),
+    )
+
+
+def run(params: Mapping[str, Any], seed: int) -> dict[str, float]:
+    """Run one simulation to the scenario's end year (or ``params["end_year"]``) and return
+    its figures as a flat dict of floats.
+
+    >>> from adoption_abm import run
+    >>> r = run({"rhythm": "fast", "behaviour.attitude_effect": 1.5, "end_year": 2030}, seed=1)
+    >>> round(r["realised_all_2030"], 2)  # doctest: +SKIP
+    0.33
+
+    The same ``(params, seed)`` always gives the same dict, whichever engine.
+    """
+    model = build_model(params, seed)
+    model.run()
+    return flat_outputs(model)
+
+
+def monthly_outputs(model: Any):
+    """The run's month-level indicators (Polars frame), for experiments that keep them."""
+    return model.indicators()

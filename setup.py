@@ -19,7 +19,9 @@ directives = {
     "cdivision": True,
 }
 # -ffp-contract=off: no fused multiply-add, so the kernel rounds exactly as NumPy does.
-flags = ["-O3", "-ffp-contract=off", "-fno-fast-math"] if os.name != "nt" else ["/O2", "/fp:precise"]
+flags = (
+    ["-O3", "-ffp-contract=off", "-fno-fast-math"] if os.name != "nt" else ["/O2", "/fp:precise"]
+)
 
 extensions = [
     Extension(

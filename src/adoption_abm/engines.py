@@ -3,10 +3,16 @@
 ``reference``: :func:`adoption_abm.rules.professionals_step`, NumPy, the readable spec.
 ``cython``: the compiled twin in ``_kernels.pyx``, bit-identical, much faster.
 Both take ``(pop, est, net, par, key, new_state)`` and return ``(cube, risk)``.
+
+Both read the month's uniforms from the same counter-based stream (:mod:`adoption_abm.draws`),
+so one seed gives the same arrays whichever engine runs. (:mod:`adoption_abm.naive`, the
+benchmark's plain-Mesa baseline, is not an engine: it draws from Python's ``random`` and agrees
+with these two only in distribution.)
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -16,24 +22,39 @@ from .network import Network
 from .population import N_FAMILIES, Establishments, Population
 
 ENGINES = ("cython", "reference")
+KERNEL_ABI = 2
+"""The ``_kernels.ABI`` this module calls; a compiled file with another one is stale."""
 BUILD_HINT = (
-    "the compiled kernel adoption_abm._kernels is not available: install the package with "
-    "`pip install .` (it needs a C compiler and builds the Cython extension), or in a source "
-    "checkout run `python setup.py build_ext --inplace`; or pass engine='reference' "
-    "(--engine reference), the NumPy implementation, same results, slower"
+    "install the package with `pip install .` (it needs a C compiler and builds the Cython "
+    "extension), or in a source checkout run `python setup.py build_ext --inplace`; or pass "
+    "engine='reference' (--engine reference), the NumPy implementation, same results, slower"
 )
+
+StepFunction = Callable[..., tuple[np.ndarray, np.ndarray]]
 
 
 class KernelUnavailable(ImportError):
-    """The compiled kernel is not built."""
+    """The compiled kernel is not built, or was built from another version of the source."""
+
+
+def kernel_status() -> str | None:
+    """``None`` if the compiled kernel is usable, else why not (with how to build it)."""
+    try:
+        from . import _kernels
+    except ImportError as exc:
+        return f"the compiled kernel adoption_abm._kernels is not available ({exc}): {BUILD_HINT}"
+    abi = getattr(_kernels, "ABI", 1)
+    if abi != KERNEL_ABI:
+        return (
+            f"the compiled kernel {_kernels.__file__} is stale (ABI {abi}, this version needs "
+            f"{KERNEL_ABI}): rebuild it: {BUILD_HINT}"
+        )
+    return None
 
 
 def kernel_available() -> bool:
-    try:
-        from . import _kernels  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """True if the compiled kernel is built and matches this version."""
+    return kernel_status() is None
 
 
 def cython_step(
@@ -43,10 +64,19 @@ def cython_step(
     par: rules.MonthParams,
     key: np.uint64,
     new_state: np.ndarray,
+    *,
+    lazy: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The compiled step, with the reference's signature."""
+    """The compiled step, with the reference's signature.
+
+    ``lazy=False`` reads the ties of every professional whose decision depends on them (what
+    the benchmark's worst case measures); ``lazy=True`` skips them when the month's uniforms
+    already rule every such transition out. Results are bit-identical either way.
+    """
     from . import _kernels
 
+    if net.complete and par.mentoring:
+        raise NotImplementedError("reverse mentoring is not defined on the complete network")
     n_prof = par.adopt_mult.shape[0]
     cube = np.zeros((n_prof, len(par.age_edges) + 1, par.n_types, N_FAMILIES, 3), dtype=np.int64)
     risk = np.zeros((n_prof, N_FAMILIES), dtype=np.int64)
@@ -63,17 +93,21 @@ def cython_step(
         par.train_master_boost, par.train_skill_gain, par.mentoring,
         par.mentoring_adoption, par.mentoring_learning, par.mentoring_gap, par.risk_gain,
         par.t_end, np.ascontiguousarray(par.age_edges, dtype=np.float64), np.uint64(key),
-        cube, risk,
+        cube, risk, lazy,
     )  # fmt: skip
     return cube, risk
 
 
-def get_engine(name: str) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
-    """The step function of engine ``name``; a clear error if it is unknown or not built."""
+def get_engine(name: str, *, lazy: bool = True) -> StepFunction:
+    """The step function of engine ``name``; a clear error if it is unknown or not built.
+
+    ``lazy`` applies to the compiled kernel only (see :func:`cython_step`).
+    """
     if name == "reference":
         return rules.professionals_step
     if name == "cython":
-        if not kernel_available():
-            raise KernelUnavailable(BUILD_HINT)
-        return cython_step
+        problem = kernel_status()
+        if problem is not None:
+            raise KernelUnavailable(problem)
+        return cython_step if lazy else functools.partial(cython_step, lazy=False)
     raise ValueError(f"unknown engine {name!r}; allowed: {list(ENGINES)}")

@@ -59,8 +59,12 @@ class Network:
     @classmethod
     def from_rows(cls, targets: np.ndarray) -> Network:
         """Build from an ``(n, k)`` array of targets where ``-1`` means no tie."""
-        n, k = targets.shape
-        rows = np.sort(targets, axis=1)
+        return cls._from_sorted_rows(np.sort(targets, axis=1))
+
+    @classmethod
+    def _from_sorted_rows(cls, rows: np.ndarray) -> Network:
+        """CSR from row-sorted targets (``-1`` first): duplicates and ``-1`` dropped."""
+        n, k = rows.shape
         keep = rows >= 0
         if k > 1:
             keep[:, 1:] &= rows[:, 1:] != rows[:, :-1]
@@ -69,7 +73,7 @@ class Network:
         np.cumsum(counts, out=indptr[1:])
         if indptr[-1] >= 2**31:
             raise ValueError("network too large for int32 CSR indices")
-        return cls(indptr.astype(np.int32), rows[keep].astype(np.int32))
+        return cls(indptr.astype(np.int32), rows[keep].astype(np.int32, copy=False))
 
 
 def team_starts(est_start: np.ndarray, team_size: np.ndarray) -> np.ndarray:
@@ -86,6 +90,10 @@ def team_starts(est_start: np.ndarray, team_size: np.ndarray) -> np.ndarray:
     return (est_start[:-1][owner] + (k * sizes[owner]) // n_teams[owner]).astype(np.int64)
 
 
+BLOCK = 1 << 17
+"""Rows built at a time: temporaries stay a few megabytes whatever the population."""
+
+
 def build_network(
     establishment: np.ndarray,
     est_start: np.ndarray,
@@ -98,50 +106,75 @@ def build_network(
     professional_ties: int,
     rng: np.random.Generator,
 ) -> Network:
-    """Build the tie network (see the module docstring). All randomness comes from ``rng``."""
+    """Build the tie network (see the module docstring). All randomness comes from ``rng``.
+
+    Rows are built in blocks of :data:`BLOCK` into one ``int32`` array; the draws are taken in
+    the same order and shapes as one whole-population draw per kind of tie (rewiring flags, then
+    rewired team ties, establishment ties, profession ties), so the result does not depend on
+    the block size.
+    """
     n = len(establishment)
-    agent = np.arange(n, dtype=np.int64)
-    est = establishment.astype(np.int64)
-    e0 = est_start[:-1].astype(np.int64)[est]
-    esize = np.diff(est_start).astype(np.int64)[est]
+    if n >= 2**31 - 1:
+        raise ValueError("population too large for int32 CSR indices")
+    k_total = team_ties + establishment_ties + professional_ties
+    rows = np.empty((n, k_total), dtype=np.int32)
+    est_start = est_start.astype(np.int64)
+    blocks = [(a, min(a + BLOCK, n)) for a in range(0, n, BLOCK)]
 
-    # Team ring lattice ----------------------------------------------------------------------
-    starts = team_starts(est_start.astype(np.int64), est_team_size)
-    ends = np.append(starts[1:], n)
-    team = np.searchsorted(starts, agent, side="right") - 1
-    t0 = starts[team]
-    tsize = ends[team] - t0
-    k_team = np.minimum(team_ties, tsize - 1)
-    offsets = np.array([(j // 2 + 1) * (1 if j % 2 == 0 else -1) for j in range(team_ties)])
-    pos = agent - t0
-    ring = t0[:, None] + (pos[:, None] + offsets[None, :]) % np.maximum(tsize, 1)[:, None]
-    valid = np.arange(team_ties)[None, :] < k_team[:, None]
-
-    def colleagues(shape: tuple[int, ...]) -> np.ndarray:
+    def colleagues(a: int, b: int, k: int) -> np.ndarray:
         """Random colleagues in the same establishment, never oneself (-1 if alone)."""
-        span = np.maximum(esize - 1, 1)[:, None]
-        r = (rng.random(shape) * span).astype(np.int64)
-        target = e0[:, None] + (agent[:, None] - e0[:, None] + 1 + r) % esize[:, None]
-        return np.where(esize[:, None] > 1, target, -1)
+        agent = np.arange(a, b, dtype=np.int64)[:, None]
+        e = establishment[a:b]
+        e0 = est_start[e][:, None]
+        esize = est_start[e + 1][:, None] - e0
+        r = (rng.random((b - a, k)) * np.maximum(esize - 1, 1)).astype(np.int64)
+        target = e0 + (agent - e0 + 1 + r) % esize
+        return np.where(esize > 1, target, -1)
 
-    rewire = rng.random((n, team_ties)) < rewiring
-    ring = np.where(rewire, colleagues((n, team_ties)), ring)
-    ring = np.where(valid, ring, -1)
+    # Team ring lattice, rewired ---------------------------------------------------------------
+    starts = team_starts(est_start, est_team_size)
+    ends = np.append(starts[1:], n)
+    offsets = np.array(
+        [(j // 2 + 1) * (1 if j % 2 == 0 else -1) for j in range(team_ties)], dtype=np.int64
+    )
+    rewire = np.empty((n, team_ties), dtype=bool)
+    for a, b in blocks:
+        rewire[a:b] = rng.random((b - a, team_ties)) < rewiring
+    for a, b in blocks:
+        agent = np.arange(a, b, dtype=np.int64)
+        team = np.searchsorted(starts, agent, side="right") - 1
+        t0 = starts[team]
+        tsize = ends[team] - t0
+        ring = (
+            t0[:, None] + ((agent - t0)[:, None] + offsets[None, :]) % np.maximum(tsize, 1)[:, None]
+        )
+        ring = np.where(rewire[a:b], colleagues(a, b, team_ties), ring)
+        valid = np.arange(team_ties)[None, :] < np.minimum(team_ties, tsize - 1)[:, None]
+        rows[a:b, :team_ties] = np.where(valid, ring, -1)
+    del rewire
 
-    est_ties = colleagues((n, establishment_ties))
+    # Establishment colleagues -----------------------------------------------------------------
+    for a, b in blocks:
+        rows[a:b, team_ties : team_ties + establishment_ties] = colleagues(a, b, establishment_ties)
 
     # Same profession, anywhere ----------------------------------------------------------------
-    prof_ties = np.full((n, professional_ties), -1, dtype=np.int64)
     if professional_ties:
+        prof = profession.astype(np.int64)
         order = np.argsort(profession, kind="stable")
-        bounds = np.searchsorted(profession[order], np.arange(int(profession.max()) + 2))
+        bounds = np.searchsorted(profession[order], np.arange(int(prof.max()) + 2))
         rank = np.empty(n, dtype=np.int64)
         rank[order] = np.arange(n)
-        lo = bounds[profession]
-        size = bounds[profession + 1] - lo
-        r = (rng.random((n, professional_ties)) * np.maximum(size - 1, 1)[:, None]).astype(np.int64)
-        own = (rank - lo)[:, None]
-        r = r + (r >= own)  # skip oneself
-        prof_ties = np.where(size[:, None] > 1, order[lo[:, None] + r], -1)
+        for a, b in blocks:
+            lo = bounds[prof[a:b]]
+            size = bounds[prof[a:b] + 1] - lo
+            r = (rng.random((b - a, professional_ties)) * np.maximum(size - 1, 1)[:, None]).astype(
+                np.int64
+            )
+            r = r + (r >= (rank[a:b] - lo)[:, None])  # skip oneself
+            pick = np.minimum(lo[:, None] + r, n - 1)  # in range even for a profession of one
+            rows[a:b, team_ties + establishment_ties :] = np.where(
+                size[:, None] > 1, order[pick], -1
+            )
 
-    return Network.from_rows(np.concatenate([ring, est_ties, prof_ties], axis=1))
+    rows.sort(axis=1)
+    return Network._from_sorted_rows(rows)

@@ -62,13 +62,17 @@ class AdoptionModel(mesa.Model):
             raise ValueError("pass either seed or rng, not both")
         super().__init__(rng=seed if seed is not None else rng)
         # The validated inputs are `model.inputs` (Mesa 3.5 reserves `model.scenario`).
-        self.seed = seed if seed is not None else (rng if isinstance(rng, int | np.integer) else None)
+        self.seed = (
+            seed if seed is not None else (rng if isinstance(rng, int | np.integer) else None)
+        )
 
         sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         if overrides:
             sc = with_overrides(sc, overrides)
         if rhythm not in sc.rhythms:
-            raise ScenarioError("rhythm", [("rhythm", f"unknown rhythm {rhythm!r}; allowed: {list(sc.rhythms)}")])
+            raise ScenarioError(
+                "rhythm", [("rhythm", f"unknown rhythm {rhythm!r}; allowed: {list(sc.rhythms)}")]
+            )
         self.inputs: Scenario = sc  # not `scenario`: Mesa 3.5 uses that name
         self.rhythm = rhythm
         self.scale = float(scale)
@@ -98,7 +102,9 @@ class AdoptionModel(mesa.Model):
         # policies (interventions): levers the rules read
         from .policies import PolicySchedule
 
-        self.policy = PolicySchedule(sc, list(sc.interventions) + list(interventions or []), self.pop, self.est)
+        self.policy = PolicySchedule(
+            sc, list(sc.interventions) + list(interventions or []), self.pop, self.est
+        )
         self.levers = self.policy.levers_at(0)
         rules.refresh(self.pop, self.est, sc, self.year, self.levers)
 
@@ -143,7 +149,9 @@ class AdoptionModel(mesa.Model):
             rules.refresh(self.pop, self.est, self.inputs, self.year, self.levers)
         par = self._params(m)
         key = month_key(self.rng)
-        cube, risk = self._step_professionals(self.pop, self.est, self.network, par, key, self._next_state)
+        cube, risk = self._step_professionals(
+            self.pop, self.est, self.network, par, key, self._next_state
+        )
         self.pop.state, self._next_state = self._next_state, self.pop.state
         rules.deployment_step(self.est, self.inputs, self.rhythm, m, self.levers, self.rng)
         self.month = m
@@ -190,7 +198,12 @@ class AdoptionModel(mesa.Model):
         """This month's headline indicators (what the DataCollector records)."""
         if self._latest is None:
             m = len(self._cubes) - 1
-            out = Outputs(self.inputs, self._cubes[-1][None], self._risks[-1][None], self._potential[m : m + 1])
+            out = Outputs(
+                self.inputs,
+                self._cubes[-1][None],
+                self._risks[-1][None],
+                self._potential[m : m + 1],
+            )
             row = out.indicators().row(0, named=True)
             row.update(month=m, date=month_label(self.inputs, m), year=self.year)
             share = out.adoption_share()[0]  # (P, 3)
@@ -210,9 +223,15 @@ class AdoptionModel(mesa.Model):
         elif agents == "none":
             rows = range(0)
         elif isinstance(agents, int) and agents >= 0:
-            rows = np.unique(np.linspace(0, n - 1, num=min(agents, n), dtype=np.int64)) if agents else []
+            rows = (
+                np.unique(np.linspace(0, n - 1, num=min(agents, n), dtype=np.int64))
+                if agents
+                else []
+            )
         else:
-            raise ValueError(f"agents must be 'auto', 'all', 'none' or a count >= 0, got {agents!r}")
+            raise ValueError(
+                f"agents must be 'auto', 'all', 'none' or a count >= 0, got {agents!r}"
+            )
         if len(rows):
             for e in range(self.est.n):
                 self.establishment(e)

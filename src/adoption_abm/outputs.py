@@ -27,6 +27,8 @@ Definitions (fractions in 0-1):
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import polars as pl
 
@@ -59,7 +61,9 @@ def month_label(scenario: Scenario, month: int) -> str:
 class Outputs:
     """Indicators computed from the tallies of months ``0..len(cubes)-1``."""
 
-    def __init__(self, scenario: Scenario, cubes: np.ndarray, risks: np.ndarray, potential: np.ndarray):
+    def __init__(
+        self, scenario: Scenario, cubes: np.ndarray, risks: np.ndarray, potential: np.ndarray
+    ):
         self.scenario = scenario
         self.cube = cubes.astype(np.float64)  # (M, P, B, T, 3, 3)
         self.risk = risks.astype(np.float64)  # (M, P, 3)
@@ -92,7 +96,11 @@ class Outputs:
     def _grouped(self, values: np.ndarray) -> dict[str, np.ndarray]:
         """Headcount-weighted means over professions: all, medical, non_medical. values (M, P)."""
         out = {}
-        for key, mask in (("all", np.ones_like(self.medical)), ("medical", self.medical), ("non_medical", ~self.medical)):
+        for key, mask in (
+            ("all", np.ones_like(self.medical)),
+            ("medical", self.medical),
+            ("non_medical", ~self.medical),
+        ):
             h = self.headcount * mask
             out[key] = values @ h / h.sum() if h.sum() > 0 else np.full(len(values), np.nan)
         return out
@@ -110,7 +118,7 @@ class Outputs:
 
     # gaps ------------------------------------------------------------------------------------
     def effectiveness(self, axis: str) -> np.ndarray:
-        """(M, G) realised / potential for each group of ``axis``: profession, age, establishment."""
+        """(M, G) realised / potential per group of ``axis`` (profession, age, establishment)."""
         w = self.weight[None, :, None, None]
         pot_sum = self.pot.sum(axis=2)  # (M, P)
         heads = self.cube.sum(axis=(4, 5)) / len(FAMILIES)  # (M, P, B, T)
@@ -236,13 +244,18 @@ class Outputs:
         mix = {}
         for p, pid in enumerate(pids):
             total = rbf[p].sum()
-            mix[pid] = {fam: (float(rbf[p, f] / total) if total > 0 else None) for f, fam in enumerate(FAMILIES)}
+            mix[pid] = {
+                fam: (float(rbf[p, f] / total) if total > 0 else None)
+                for f, fam in enumerate(FAMILIES)
+            }
         return {
             "potential": block(pot_g, prof["potential"]),
             "realised": block(real_g, prof["realised"]),
             "fte_freed": fte_block,
             "mix": mix,
-            "multi_speed_gap": {a: float(self.gap(a)[m]) for a in ("profession", "age", "establishment")},
+            "multi_speed_gap": {
+                a: float(self.gap(a)[m]) for a in ("profession", "age", "establishment")
+            },
             "downgrading_risk": float(self.downgrading_risk()[m]),
         }
 
@@ -253,7 +266,7 @@ class Outputs:
 
 def _band_names(edges: list[float]) -> list[str]:
     e = [f"{x:g}" for x in edges]
-    return [f"<{e[0]}"] + [f"{a}-{b}" for a, b in zip(e, e[1:], strict=False)] + [f">={e[-1]}"]
+    return [f"<{e[0]}"] + [f"{a}-{b}" for a, b in itertools.pairwise(e)] + [f">={e[-1]}"]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,12 +19,14 @@ N_FAMILIES = len(FAMILIES)
 
 @dataclass
 class Establishments:
-    """Establishment rows. ``deployed[e, f]`` is 1 once establishment ``e`` deployed family ``f``."""
+    """Establishment rows. ``deployed[e, f]`` is 1 once ``e`` has deployed family ``f``."""
 
     type: np.ndarray  # uint8 (E,)
     start: np.ndarray  # int32 (E + 1,), professionals of e are start[e]:start[e+1]
     deployed: np.ndarray  # uint8 (E, 3)
-    deployed_month: np.ndarray  # int16 (E, 3), month of deployment, -1 before the start, 32767 never
+    deployed_month: (
+        np.ndarray
+    )  # int16 (E, 3), month of deployment, -1 before the start, 32767 never
 
     @property
     def n(self) -> int:
@@ -83,11 +85,13 @@ def check_scale(scenario: Scenario, scale: float, label: str = "options") -> np.
         )
         raise ScenarioError(
             label,
-            [(
-                "scale",
-                f"scale {scale:g} gives zero agents for {empty}; use scale > {need:.3g} "
-                "so that every profession has at least one agent",
-            )],
+            [
+                (
+                    "scale",
+                    f"scale {scale:g} gives zero agents for {empty}; use scale > {need:.3g} "
+                    "so that every profession has at least one agent",
+                )
+            ],
         )
     return cells
 
@@ -112,7 +116,9 @@ def _truncated_normal(rng: np.random.Generator, mean, sd, lo, hi) -> np.ndarray:
     return x
 
 
-def build(scenario: Scenario, scale: float, rng: np.random.Generator) -> tuple[Population, Establishments]:
+def build(
+    scenario: Scenario, scale: float, rng: np.random.Generator
+) -> tuple[Population, Establishments]:
     """Draw establishments and professionals for ``scenario`` at ``scale``."""
     cells = check_scale(scenario, scale)
     types = scenario.type_ids
@@ -166,7 +172,7 @@ def build(scenario: Scenario, scale: float, rng: np.random.Generator) -> tuple[P
     type_access = np.array([scenario.establishment_types[t].training_access for t in types])
     access = per_prof(lambda p: p.training_access) * type_access[est_type[establishment]]
 
-    # Initial deployment and use --------------------------------------------------------------------
+    # Initial deployment and use -----------------------------------------------------------
     init = np.array([scenario.deployment.initial[t].as_tuple() for t in types])  # (T, 3)
     deployed = (rng.random((len(sizes), N_FAMILIES)) < init[est_type]).astype(np.uint8)
     deployed_month = np.where(deployed == 1, -1, np.iinfo(np.int16).max).astype(np.int16)

@@ -163,8 +163,12 @@ def month_params(scenario: Scenario, rhythm: str, month: int, levers: Levers) ->
         train_master_boost=beh.training_mastery_boost * levers.training_boost,
         train_skill_gain=beh.training_skill_gain * levers.training_skill_gain,
         mentoring=mentoring,
-        mentoring_adoption=beh.mentoring_adoption * levers.mentoring_intensity if mentoring else 0.0,
-        mentoring_learning=beh.mentoring_learning * levers.mentoring_intensity if mentoring else 0.0,
+        mentoring_adoption=beh.mentoring_adoption * levers.mentoring_intensity
+        if mentoring
+        else 0.0,
+        mentoring_learning=beh.mentoring_learning * levers.mentoring_intensity
+        if mentoring
+        else 0.0,
         mentoring_gap=beh.mentoring_age_gap,
         risk_gain=beh.downgrading_skill_gain,
         t_end=month_time(scenario, month),
@@ -176,7 +180,9 @@ def month_params(scenario: Scenario, rhythm: str, month: int, levers: Levers) ->
 # ---------------------------------------------------------------------------------------------
 # Yearly: demography and per-professional multipliers
 # ---------------------------------------------------------------------------------------------
-def refresh(pop: Population, est: Establishments, scenario: Scenario, t: float, levers: Levers) -> None:
+def refresh(
+    pop: Population, est: Establishments, scenario: Scenario, t: float, levers: Levers
+) -> None:
     """Recompute ψ (attitude and age multiplier) and the monthly training probability.
 
     Ages are read on 1 January of the year of ``t`` (the yearly update runs then), so a
@@ -373,7 +379,9 @@ def tally(
     cell = (pop.profession.astype(np.int64) * n_band + band) * par.n_types + etype
     idx = (cell[:, None] * N_FAMILIES + np.arange(N_FAMILIES)[None, :]) * 3 + state
     size = n_prof * n_band * par.n_types * N_FAMILIES * 3
-    cube = np.bincount(idx.ravel(), minlength=size).reshape(n_prof, n_band, par.n_types, N_FAMILIES, 3)
+    cube = np.bincount(idx.ravel(), minlength=size).reshape(
+        n_prof, n_band, par.n_types, N_FAMILIES, 3
+    )
     grew = (pop.skill.astype(np.float64) - pop.skill0.astype(np.float64)) < par.risk_gain
     at_risk = (state == MASTERED) & grew[:, None]
     ridx = pop.profession.astype(np.int64)[:, None] * N_FAMILIES + np.arange(N_FAMILIES)[None, :]
@@ -416,7 +424,9 @@ def deployment_step(
     t = month_time(scenario, month) - 0.5 / MONTHS
     count = np.zeros((n_types, N_FAMILIES), dtype=np.int64)
     for f in range(N_FAMILIES):
-        count[:, f] = np.bincount(est.type, weights=est.deployed[:, f], minlength=n_types).astype(np.int64)
+        count[:, f] = np.bincount(est.type, weights=est.deployed[:, f], minlength=n_types).astype(
+            np.int64
+        )
     n_by_type = np.bincount(est.type, minlength=n_types)
     share = count / np.maximum(n_by_type, 1)[:, None]
     rates = deployment_rates(scenario, rhythm, t, share, levers)

@@ -9,6 +9,7 @@ Errors name the file, the field path and what is allowed (:class:`ScenarioError`
 
 from __future__ import annotations
 
+import itertools
 import math
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -78,8 +79,8 @@ class Block(BaseModel):
                 self.sources.get(name, "").strip() or self.source.strip()
             ):
                 raise ValueError(
-                    f"field {name!r} holds numbers but has no source: add `source = \"...\"` "
-                    f"to the block or `sources.{name} = \"...\"` (a document, or "
+                    f'field {name!r} holds numbers but has no source: add `source = "..."` '
+                    f'to the block or `sources.{name} = "..."` (a document, or '
                     "'assumption: ...')"
                 )
         return self
@@ -102,7 +103,7 @@ def _holds_numbers(value: Any) -> bool:
 def _check_years(years: list[int]) -> list[int]:
     if len(years) < 2:
         raise ValueError("needs at least two years")
-    if any(b <= a for a, b in zip(years, years[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(years)):
         raise ValueError(f"years must be strictly increasing, got {years}")
     return years
 
@@ -262,9 +263,7 @@ class Potential(Block):
                 raise ValueError(f"shares.{prof} lacks families {missing}")
             for fam, vals in fams.items():
                 if len(vals) != n:
-                    raise ValueError(
-                        f"shares.{prof}.{fam} has {len(vals)} values, years has {n}"
-                    )
+                    raise ValueError(f"shares.{prof}.{fam} has {len(vals)} values, years has {n}")
             for k in range(n):
                 total = sum(fams[f][k] for f in FAMILIES)
                 if total > 1 + SHARE_TOL:
@@ -347,7 +346,7 @@ class Indicators(Block):
     @field_validator("age_bands")
     @classmethod
     def _increasing(cls, v: list[float]) -> list[float]:
-        if any(b <= a for a, b in zip(v, v[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(v)):
             raise ValueError(f"age_bands must be strictly increasing, got {v}")
         return v
 
@@ -505,11 +504,16 @@ class Scenario(BaseModel):
             for t in prof.spread:
                 if t not in types:
                     errors.append(
-                        (("professions", pid, "spread", t), f"unknown establishment type; allowed: {types}")
+                        (
+                            ("professions", pid, "spread", t),
+                            f"unknown establishment type; allowed: {types}",
+                        )
                     )
         for prof in self.potential.shares:
             if prof not in profs:
-                errors.append((("potential", "shares", prof), f"unknown profession; allowed: {profs}"))
+                errors.append(
+                    (("potential", "shares", prof), f"unknown profession; allowed: {profs}")
+                )
         for prof in profs:
             if prof not in self.potential.shares:
                 errors.append((("potential", "shares"), f"missing profession {prof!r}"))
@@ -517,17 +521,25 @@ class Scenario(BaseModel):
             table = getattr(self.deployment, name)
             for t in table:
                 if t not in types:
-                    errors.append((("deployment", name, t), f"unknown establishment type; allowed: {types}"))
+                    errors.append(
+                        (("deployment", name, t), f"unknown establishment type; allowed: {types}")
+                    )
             for t in types:
                 if t not in table:
                     errors.append((("deployment", name), f"missing establishment type {t!r}"))
         for r in RHYTHMS:
             if r not in self.rhythms:
                 errors.append((("rhythms",), f"missing rhythm {r!r}; need {list(RHYTHMS)}"))
-        for name, years in (("technologies", self.technologies.years), ("potential", self.potential.years)):
+        for name, years in (
+            ("technologies", self.technologies.years),
+            ("potential", self.potential.years),
+        ):
             if years[0] > self.start_year or years[-1] < self.end_year:
                 errors.append(
-                    ((name, "years"), f"must cover {self.start_year}-{self.end_year}, got {years[0]}-{years[-1]}")
+                    (
+                        (name, "years"),
+                        f"must cover {self.start_year}-{self.end_year}, got {years[0]}-{years[-1]}",
+                    )
                 )
         errors.extend(intervention_errors(self, self.interventions))
         for rid, role in self.roles.items():
@@ -565,6 +577,7 @@ class _CrossError(ValueError):
 # ---------------------------------------------------------------------------------------
 # Loading
 # ---------------------------------------------------------------------------------------
+
 
 def builtin_scenarios() -> list[str]:
     """Names of the scenarios shipped with the package."""
@@ -626,14 +639,18 @@ def _format_errors(errors: Iterable[dict]) -> Iterable[tuple[str, str]]:
             msg = "unknown field (not allowed here; check the spelling)"
         if "[key]" in tuple(err.get("loc", ())):
             msg = f"invalid key: {msg}"
-        if "input" in err and kind not in ("missing", "extra_forbidden") and not isinstance(
-            err["input"], dict | list
+        if (
+            "input" in err
+            and kind not in ("missing", "extra_forbidden")
+            and not isinstance(err["input"], dict | list)
         ):
             msg += f" (got {err['input']!r})"
         yield ".".join(map(str, loc)), msg
 
 
-def with_overrides(scenario: Scenario, overrides: Mapping[str, Any], label: str = "<overrides>") -> Scenario:
+def with_overrides(
+    scenario: Scenario, overrides: Mapping[str, Any], label: str = "<overrides>"
+) -> Scenario:
     """Return a copy of ``scenario`` with dotted-path fields replaced, re-validated.
 
     ``{"behaviour.mentoring": True, "technologies.ai.peer": 0.5}``. Unknown paths are errors.
@@ -648,7 +665,9 @@ def with_overrides(scenario: Scenario, overrides: Mapping[str, Any], label: str 
             elif isinstance(node, dict) and part in node:
                 node = node[part]
             else:
-                raise ScenarioError(label, [(".".join(parts[: i + 1]), "no such field in the scenario")])
+                raise ScenarioError(
+                    label, [(".".join(parts[: i + 1]), "no such field in the scenario")]
+                )
         last = parts[-1]
         if isinstance(node, list) and last.isdigit() and int(last) < len(node):
             node[int(last)] = value
@@ -663,7 +682,9 @@ def sourced_numbers(node: BaseModel, prefix: str = "") -> list[tuple[str, Any, s
     """Every number of a scenario as ``(field path, value, source)``, for the parameter table."""
     rows: list[tuple[str, Any, str]] = []
     block_source = (
-        node.source if isinstance(node, Block) else "scenario definition (simulated period), not a measurement"
+        node.source
+        if isinstance(node, Block)
+        else "scenario definition (simulated period), not a measurement"
     )
     per_field = node.sources if isinstance(node, Block) else {}
     for name in type(node).model_fields:
@@ -673,12 +694,18 @@ def sourced_numbers(node: BaseModel, prefix: str = "") -> list[tuple[str, Any, s
         path = f"{prefix}{name}"
         if isinstance(value, BaseModel):
             rows.extend(sourced_numbers(value, f"{path}."))
-        elif isinstance(value, Mapping) and value and all(isinstance(v, BaseModel) for v in value.values()):
+        elif (
+            isinstance(value, Mapping)
+            and value
+            and all(isinstance(v, BaseModel) for v in value.values())
+        ):
             for key, child in value.items():
                 if isinstance(child, Block):
                     rows.extend(sourced_numbers(child, f"{path}.{key}."))
                 else:
-                    rows.append((f"{path}.{key}", child.model_dump(), per_field.get(name) or block_source))
+                    rows.append(
+                        (f"{path}.{key}", child.model_dump(), per_field.get(name) or block_source)
+                    )
         elif _holds_numbers(value):
             rows.append((path, value, per_field.get(name) or block_source))
     return rows

@@ -143,10 +143,13 @@ class AdoptionModel(mesa.Model):
         new_levers = self.policy.levers_at(m)
         levers_changed = new_levers is not self.levers
         self.levers = new_levers
-        if self.month > 0 and self.month % rules.MONTHS == 0:
-            rules.yearly_update(self.pop, self.est, self.inputs, self.year, self.levers, self.rng)
-        elif levers_changed:
+        entrants = rules.replace_retirees(
+            self.pop, self.est, self.inputs, self.year, self.levers, self.rng
+        )
+        if levers_changed or (self.month > 0 and self.month % rules.MONTHS == 0):
             rules.refresh(self.pop, self.est, self.inputs, self.year, self.levers)
+        elif len(entrants):
+            rules.refresh(self.pop, self.est, self.inputs, self.year, self.levers, rows=entrants)
         par = self._params(m)
         key = month_key(self.rng)
         cube, risk = self._step_professionals(

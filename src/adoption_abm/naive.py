@@ -11,7 +11,7 @@ probabilities from ``math.expm1``.
 It implements :mod:`adoption_abm.rules` for the baseline (no policy interventions): the same
 build (:func:`~adoption_abm.population.build`, :func:`~adoption_abm.network.build_network`, so
 one seed gives the same initial population as :class:`~adoption_abm.model.AdoptionModel`), the
-same monthly decisions, deployments, yearly demography and tallies. Since it draws its own
+same monthly decisions, deployments, demography and tallies. Since it draws its own
 random numbers it agrees with the reference rules in distribution, not bit for bit
 (``tests/test_naive.py`` checks that). ``experiments/bench_step.py`` times it against the
 compiled kernel on the same states.
@@ -156,10 +156,10 @@ class NaiveProfessional(mesa.Agent):
                 model.risk[self.profession * NF + f] += 1
 
     # yearly ----------------------------------------------------------------------------------
-    def retire_or_stay(self, t: float) -> None:
-        """At the January update: past retirement age, an entrant takes the post and ties."""
+    def retire_or_stay(self, t: float) -> bool:
+        """Each month: past retirement age, an entrant takes the post and ties (returns True)."""
         if t - self.birth < self.retire_age:
-            return
+            return False
         sc = self.model.inputs
         prof = sc.professions[sc.profession_ids[self.profession]]
         beh = sc.behaviour
@@ -174,6 +174,7 @@ class NaiveProfessional(mesa.Agent):
         self.skill = self.skill0 = min(max(skill, 0.0), 1.0)
         self.state = [0, 0, 0]
         self.trained = [0, 0, 0]
+        return True
 
     def refresh(self, t: float) -> None:
         """Adoption multiplier (attitude and age on 1 January) and training probability."""
@@ -312,15 +313,15 @@ class NaiveModel(mesa.Model):
         return par
 
     def step(self) -> None:
-        """One month: yearly demography in January, professionals, then establishments."""
+        """One month: demography, professionals, then establishments."""
         if self.month >= self.n_months:
             self.running = False
             return
         m = self.month + 1
-        if self.month > 0 and self.month % rules.MONTHS == 0:
-            t = self.year
-            for agent in self.professionals:
-                agent.retire_or_stay(t)
+        t = self.year
+        january = self.month > 0 and self.month % rules.MONTHS == 0
+        for agent in self.professionals:
+            if agent.retire_or_stay(t) or january:
                 agent.refresh(t)
         self.par = self._params(m)
         self.cube = [0] * (self.n_prof * self.n_bands * self.n_types * NF * 3)

@@ -2,10 +2,10 @@
 
 One month (``AdoptionModel.step``) runs, in this order:
 
-1. **January only: demography and attributes** (:func:`yearly_update`). Professionals past their
-   retirement age are replaced, in the same post and ties, by entrants (young, new attitude and
-   skill, nothing adopted). Everyone's adoption multiplier (:func:`refresh`) is recomputed from
-   attitude and age, and their training probability from their access to training.
+1. **Demography** (:func:`replace_retirees`): professionals who reached their retirement age
+   are replaced, in the same post and ties, by entrants (young, new attitude and skill, nothing
+   adopted). Entrants' adoption multiplier and training probability are computed
+   (:func:`refresh`); everyone's in January (ages move on) and when policy levers change.
 2. **Professionals** (:func:`professionals_step`; compiled twin in ``_kernels.pyx``), all
    reacting to last month's state (synchronous update). For each family ``f`` that the
    professional's establishment has deployed:
@@ -181,31 +181,40 @@ def month_params(scenario: Scenario, rhythm: str, month: int, levers: Levers) ->
 # Yearly: demography and per-professional multipliers
 # ---------------------------------------------------------------------------------------------
 def refresh(
-    pop: Population, est: Establishments, scenario: Scenario, t: float, levers: Levers
+    pop: Population,
+    est: Establishments,
+    scenario: Scenario,
+    t: float,
+    levers: Levers,
+    rows: np.ndarray | None = None,
 ) -> None:
-    """Recompute ψ (attitude and age multiplier) and the monthly training probability.
+    """Recompute ψ (attitude and age multiplier) and the monthly training probability, for
+    everyone or only for ``rows`` (this month's entrants).
 
-    Ages are read on 1 January of the year of ``t`` (the yearly update runs then), so a
-    refresh in mid-year because policy levers changed does not age anyone.
+    Ages are read on 1 January of the year of ``t`` (everyone is refreshed then), so a
+    refresh in mid-year, for entrants or because policy levers changed, ages no one.
     """
     beh = scenario.behaviour
-    age = math.floor(t) - pop.birth.astype(np.float64)
-    psi = (1.0 + beh.attitude_effect * (pop.attitude.astype(np.float64) - 0.5)) * (
+    idx = slice(None) if rows is None else rows
+    profession = pop.profession[idx]
+    n = len(profession)
+    age = math.floor(t) - pop.birth[idx].astype(np.float64)
+    psi = (1.0 + beh.attitude_effect * (pop.attitude[idx].astype(np.float64) - 0.5)) * (
         1.0 + beh.age_effect * ((age - 45.0) / 10.0)
     )
     if levers.agent_adoption is not None:
-        psi = psi * levers.agent_adoption
-    access = pop.access.astype(np.float64)
+        psi = psi * levers.agent_adoption[idx]
+    access = pop.access[idx].astype(np.float64)
     access = access + levers.training_reach * (1.0 - access)
-    train_mult = np.ones(pop.n)
+    train_mult = np.ones(n)
     if levers.agent_effects:
         edges = np.asarray(scenario.indicators.age_bands, dtype=np.float64)
         band = np.searchsorted(edges, age, side="right")
-        etype = est.type[pop.establishment]
+        etype = est.type[pop.establishment[idx]]
         for eff in levers.agent_effects:
-            mask = np.ones(pop.n, dtype=bool)
+            mask = np.ones(n, dtype=bool)
             if eff.professions is not None:
-                mask &= eff.professions[pop.profession]
+                mask &= eff.professions[profession]
             if eff.types is not None:
                 mask &= eff.types[etype]
             if eff.age_bands is not None:
@@ -213,25 +222,30 @@ def refresh(
             psi = np.where(mask, psi * eff.adoption, psi)
             access = np.where(mask, access + eff.reach * (1.0 - access), access)
             train_mult = np.where(mask, train_mult * eff.training, train_mult)
-    pop.propensity = np.maximum(psi, beh.propensity_floor).astype(np.float32)
-
-    prob = beh.training_rate * access * levers.training[pop.profession] * train_mult
+    prob = beh.training_rate * access * levers.training[profession] * train_mult
     if levers.agent_training is not None:
-        prob = prob * levers.agent_training
-    pop.train_prob = np.clip(prob, 0.0, 1.0).astype(np.float32)
+        prob = prob * levers.agent_training[idx]
+    if rows is None:
+        pop.propensity = np.empty(pop.n, dtype=np.float32)
+        pop.train_prob = np.empty(pop.n, dtype=np.float32)
+    pop.propensity[idx] = np.maximum(psi, beh.propensity_floor)
+    pop.train_prob[idx] = np.clip(prob, 0.0, 1.0)
 
 
-def yearly_update(
+def replace_retirees(
     pop: Population,
     est: Establishments,
     scenario: Scenario,
     t: float,
     levers: Levers,
     rng: np.random.Generator,
-) -> int:
-    """Retire and replace professionals past their retirement age at time ``t``; refresh.
+) -> np.ndarray:
+    """Replace the professionals who reached their retirement age by time ``t`` (start of the
+    month) with entrants in the same posts and ties; return their rows.
 
-    Returns the number replaced. Draws from ``rng`` only for the replaced, in index order.
+    Runs every month, so retirements and arrivals spread over the year as birthdays do.
+    Entrants start from scratch (nothing used, nothing trained unless a policy trains them).
+    Draws from ``rng`` only for the replaced, in row order. The caller refreshes them.
     """
     age = t - pop.birth.astype(np.float64)
     out = np.flatnonzero(age >= pop.retire_age)
@@ -261,8 +275,7 @@ def yearly_update(
         pop.skill0[out] = pop.skill[out]
         pop.state[out] = NOT_USING
         pop.trained[out] = 0 if levers.entrant_trained is None else levers.entrant_trained[prof]
-    refresh(pop, est, scenario, t, levers)
-    return k
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -60,6 +60,18 @@ def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
     return out
 
 
+def scenario_from_options(scenario: str, set_: list[str] | None, rhythm: str):
+    """The scenario named by ``--scenario``, with ``--set`` overrides, checked against
+    ``--rhythm``. Raises ScenarioError for the caller to report; exits 2 on a bad rhythm."""
+    sc = load_scenario(scenario)
+    overrides = parse_overrides(set_)
+    if overrides:
+        sc = with_overrides(sc, overrides, label="--set")
+    if rhythm not in sc.rhythms:
+        fail(f"--rhythm {rhythm!r}: allowed {list(sc.rhythms)}")
+    return sc
+
+
 def resolved_scenario_toml(scenario) -> str:
     import tomli_w
 
@@ -104,12 +116,7 @@ def run(
     if engine not in ENGINES:
         fail(f"--engine {engine!r}: allowed {list(ENGINES)}")
     try:
-        sc = load_scenario(scenario)
-        overrides = parse_overrides(set_)
-        if overrides:
-            sc = with_overrides(sc, overrides, label="--set")
-        if rhythm not in sc.rhythms:
-            fail(f"--rhythm {rhythm!r}: allowed {list(sc.rhythms)}")
+        sc = scenario_from_options(scenario, set_, rhythm)
         interventions = _policy_interventions(sc, policy)
         if interventions:  # the resolved scenario carries them, so it reproduces the run
             current = [i.model_dump() for i in sc.interventions]

@@ -48,9 +48,9 @@ def compare_command(
     """Run each policy with common random numbers and write report.md, report.html, PNG plots
     and the frames (Parquet) to OUT: realised gain and FTE freed vs baseline with 95 % CIs in
     2025/2030/2035/2040, multi-speed gap, downgrading risk, emerging roles, cost per FTE freed."""
-    from .cli import fail, fail_scenario, parse_overrides
+    from .cli import fail, fail_scenario, scenario_from_options
     from .engines import ENGINES, KernelUnavailable
-    from .scenario import ScenarioError, load_scenario, with_overrides
+    from .scenario import ScenarioError
 
     if engine not in ENGINES:
         fail(f"--engine {engine!r}: allowed {list(ENGINES)}")
@@ -71,12 +71,7 @@ def compare_command(
     from .report import write_report
 
     try:
-        sc = load_scenario(scenario)
-        overrides = parse_overrides(set_)
-        if overrides:
-            sc = with_overrides(sc, overrides, label="--set")
-        if rhythm not in sc.rhythms:
-            fail(f"--rhythm {rhythm!r}: allowed {list(sc.rhythms)}")
+        sc = scenario_from_options(scenario, set_, rhythm)
         check_scale(sc, scale, label="--scale")
         try:
             resolve_policies(sc, policy or ["baseline"])

@@ -75,17 +75,7 @@ def analyse(
                 conf_level=exp.analysis.conf_level,
                 seed=seed,
             )
-            for j, name in enumerate(problem["names"]):
-                rows.append(
-                    {
-                        "output": output,
-                        "parameter": name,
-                        "S1": si["S1"][j],
-                        "S1_conf": si["S1_conf"][j],
-                        "ST": si["ST"][j],
-                        "ST_conf": si["ST_conf"][j],
-                    }
-                )
+            keys = ("S1", "S1_conf", "ST", "ST_conf")
         else:
             from SALib.analyze import morris
 
@@ -98,17 +88,9 @@ def analyse(
                 num_levels=exp.design.levels,
                 seed=seed,
             )
-            for j, name in enumerate(problem["names"]):
-                rows.append(
-                    {
-                        "output": output,
-                        "parameter": name,
-                        "mu": si["mu"][j],
-                        "mu_star": si["mu_star"][j],
-                        "mu_star_conf": si["mu_star_conf"][j],
-                        "sigma": si["sigma"][j],
-                    }
-                )
+            keys = ("mu", "mu_star", "mu_star_conf", "sigma")
+        for j, name in enumerate(problem["names"]):
+            rows.append({"output": output, "parameter": name, **{k: si[k][j] for k in keys}})
     return pl.DataFrame(rows).with_columns(pl.selectors.float().cast(pl.Float64))
 
 

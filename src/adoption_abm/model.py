@@ -207,8 +207,9 @@ class AdoptionModel(mesa.Model):
                 self._risks[-1][None],
                 self._potential[m : m + 1],
             )
-            row = out.indicators().row(0, named=True)
+            row = {k: v[0] for k, v in out.indicator_columns().items()}
             row.update(month=m, date=month_label(self.inputs, m), year=self.year)
+            row = {k: float(v) if isinstance(v, np.floating) else v for k, v in row.items()}
             share = out.adoption_share()[0]  # (P, 3)
             h = out.headcount
             for f, fam in enumerate(FAMILIES):

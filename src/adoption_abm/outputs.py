@@ -28,6 +28,7 @@ Definitions (fractions in 0-1):
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -149,6 +150,10 @@ class Outputs:
     # frames ----------------------------------------------------------------------------------
     def indicators(self) -> pl.DataFrame:
         """One row per month: potential, realised, FTE freed, gaps, downgrading risk."""
+        return pl.DataFrame(self.indicator_columns())
+
+    def indicator_columns(self) -> dict[str, Any]:
+        """The columns of :meth:`indicators` as NumPy arrays (no frame to build)."""
         prof = self.by_profession()
         pot_g = self._grouped(prof["potential"])
         real_g = self._grouped(prof["realised"])
@@ -169,7 +174,7 @@ class Outputs:
         cols.update(gaps)
         cols["multi_speed_gap"] = np.nanmax(np.vstack(list(gaps.values())), axis=0)
         cols["downgrading_risk"] = self.downgrading_risk()
-        return pl.DataFrame(cols)
+        return cols
 
     def timeseries(self) -> pl.DataFrame:
         """Long frame: month × profession × family, with shares, potential, realised and FTE."""

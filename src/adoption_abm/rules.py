@@ -72,8 +72,8 @@ class AgentEffect:
 class Levers:
     """Multipliers and switches that interventions act through. All neutral by default.
 
-    Arrays are indexed ``[profession, family]`` (``P x 3``), ``[type, family]`` (``T x 3``),
-    ``[profession]`` or per professional (``N``).
+    Arrays are indexed ``[profession, family]`` (``P x 3``), ``[type, family]`` (``T x 3``)
+    or ``[profession]``; effects on some professionals only are ``agent_effects``.
     """
 
     adoption: np.ndarray  # (P, 3) multiplier on adoption hazards
@@ -81,8 +81,6 @@ class Levers:
     deployment: np.ndarray  # (T, 3) multiplier on establishments' deployment hazards
     training: np.ndarray  # (P,) multiplier on training probability
     training_reach: float = 0.0  # access <- access + reach * (1 - access)
-    agent_adoption: np.ndarray | None = None  # (N,) multiplier on ψ (targeted measures)
-    agent_training: np.ndarray | None = None  # (N,) multiplier on training probability
     mentoring: bool = False  # reverse mentoring on (in addition to the scenario's switch)
     mentoring_intensity: float = 1.0  # multiplier on the mentoring weights
     training_skill_gain: float = 1.0  # multiplier on the skill gained per course
@@ -202,8 +200,6 @@ def refresh(
     psi = (1.0 + beh.attitude_effect * (pop.attitude[idx].astype(np.float64) - 0.5)) * (
         1.0 + beh.age_effect * ((age - 45.0) / 10.0)
     )
-    if levers.agent_adoption is not None:
-        psi = psi * levers.agent_adoption[idx]
     access = pop.access[idx].astype(np.float64)
     access = access + levers.training_reach * (1.0 - access)
     train_mult = np.ones(n)
@@ -223,8 +219,6 @@ def refresh(
             access = np.where(mask, access + eff.reach * (1.0 - access), access)
             train_mult = np.where(mask, train_mult * eff.training, train_mult)
     prob = beh.training_rate * access * levers.training[profession] * train_mult
-    if levers.agent_training is not None:
-        prob = prob * levers.agent_training[idx]
     if rows is None:
         pop.propensity = np.empty(pop.n, dtype=np.float32)
         pop.train_prob = np.empty(pop.n, dtype=np.float32)

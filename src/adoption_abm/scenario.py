@@ -562,9 +562,6 @@ class Scenario(BaseModel):
     def type_ids(self) -> list[str]:
         return list(self.establishment_types)
 
-    def headcount(self) -> dict[str, float]:
-        return {p: v.headcount for p, v in self.professions.items()}
-
 
 class _CrossError(ValueError):
     """Several errors found after the fields parsed, each with its own path."""

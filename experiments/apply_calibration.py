@@ -1,7 +1,7 @@
 """Write a calibration's fitted values into a scenario file, keeping its comments.
 
     python experiments/apply_calibration.py results/calibration/calibration.json \
-        [src/adoption_abm/scenarios/france-2022.toml]
+        [src/adoption_abm/scenario/data/france-2022.toml]
 
 The multipliers are applied to the values in the file (which must be the ones the calibration
 started from), then each changed number is replaced in place, rounded to 4 significant digits.
@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 
 from adoption_abm.batch.params import scenario_overrides
-from adoption_abm.scenario import load_scenario
+from adoption_abm.scenario.load import load_scenario
 
-DEFAULT = Path(__file__).resolve().parents[1] / "src/adoption_abm/scenarios/france-2022.toml"
+DEFAULT = Path(__file__).resolve().parents[1] / "src/adoption_abm/scenario/data/france-2022.toml"
 
 
 def apply(calibration: Path, scenario_file: Path = DEFAULT) -> dict[str, float]:

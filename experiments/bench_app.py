@@ -48,7 +48,7 @@ def in_process(agents: int, months: int = 40) -> dict[str, float]:
     import solara
 
     from adoption_abm import app
-    from adoption_abm.app_session import Session, Settings
+    from adoption_abm.app.session import Session, Settings
 
     settings = Settings(agents=agents, seed=1)
     session = Session(settings)
@@ -158,7 +158,7 @@ def in_browser(agents: int, speed: int, seconds: float, screenshot: Path | None 
                 page.get_by_role("button", name="❚❚ Pause").click()
                 time.sleep(1.0)
                 png = page.screenshot()
-                from adoption_abm.atomic import write_atomic
+                from adoption_abm.outputs.atomic import write_atomic
 
                 write_atomic(screenshot, lambda tmp: tmp.write_bytes(png))
             browser.close()
@@ -176,7 +176,7 @@ def in_browser(agents: int, speed: int, seconds: float, screenshot: Path | None 
 
 
 def main() -> None:
-    from adoption_abm.app_session import DEFAULT_SPEED
+    from adoption_abm.app.session import DEFAULT_SPEED
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--agents", type=int, default=10_000)
@@ -211,7 +211,7 @@ def main() -> None:
             f"{b['frames_per_s']:5.1f} frames/s{note}"
         )
     if args.json:
-        from adoption_abm.atomic import write_json_atomic
+        from adoption_abm.outputs.atomic import write_json_atomic
 
         write_json_atomic(args.json, result)
 

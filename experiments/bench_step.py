@@ -58,8 +58,8 @@ from pathlib import Path
 import numpy as np
 
 from adoption_abm import AdoptionModel, __version__
-from adoption_abm.engines import get_engine
-from adoption_abm.naive import NaiveModel
+from adoption_abm.engines.naive.model import NaiveModel
+from adoption_abm.engines.registry import get_engine
 
 FRANCE_AGENTS = 1_043_000  # professionals at scale 1 (the eight professions' headcounts)
 NETWORKS = {
@@ -414,7 +414,7 @@ def main() -> None:
         "seconds": time.perf_counter() - started,
     }
     if args.out:
-        from adoption_abm.atomic import write_json_atomic
+        from adoption_abm.outputs.atomic import write_json_atomic
 
         write_json_atomic(args.out, result)
     if args.json:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from adoption_abm.policies import PROPOSALS, catalogue_markdown
+from adoption_abm.policies.catalogue import PROPOSALS, catalogue_markdown
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "POLICIES.md"
 

@@ -12,7 +12,7 @@ import pytest
 @pytest.fixture(scope="session")
 def base_dict() -> dict:
     """The built-in france-2022 scenario as parsed TOML (copy before mutating)."""
-    text = resources.files("adoption_abm").joinpath("scenarios", "france-2022.toml").read_text()
+    text = resources.files("adoption_abm.scenario").joinpath("data", "france-2022.toml").read_text()
     return tomllib.loads(text)
 
 

@@ -25,10 +25,10 @@ import pytest
 pytest.importorskip("solara", reason="the app extra is not installed")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
-from adoption_abm.app_session import Settings, build_model  # noqa: E402
-from adoption_abm.atomic import write_atomic  # noqa: E402
-from adoption_abm.policies import PROPOSALS  # noqa: E402
-from adoption_abm.scenario import ScenarioError  # noqa: E402
+from adoption_abm.app.session import Settings, build_model  # noqa: E402
+from adoption_abm.outputs.atomic import write_atomic  # noqa: E402
+from adoption_abm.policies.catalogue import PROPOSALS  # noqa: E402
+from adoption_abm.scenario.errors import ScenarioError  # noqa: E402
 
 pytestmark = pytest.mark.browser
 

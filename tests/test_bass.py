@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from adoption_abm.validation import (
+from adoption_abm.oracles.bass import (
     bass_closed_form,
     bass_discrete,
     bass_run,

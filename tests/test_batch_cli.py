@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from adoption_abm.batch import experiment_from_dict, read_results, run_batch
 from adoption_abm.batch.calibrate import calibrate, calibration_from_dict
 from adoption_abm.batch.sensitivity import analyse
-from adoption_abm.cli import app
+from adoption_abm.cli.main import app
 
 runner = CliRunner()
 

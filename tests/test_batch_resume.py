@@ -62,7 +62,7 @@ def reference(experiment_file, tmp_path_factory):
 
 
 def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "adoption_abm.cli", *args]
+    return [sys.executable, "-m", "adoption_abm", *args]
 
 
 def start(experiment_file: Path, out: Path, *extra: str) -> subprocess.Popen:

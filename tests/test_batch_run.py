@@ -10,7 +10,7 @@ import adoption_abm
 from adoption_abm import AdoptionModel
 from adoption_abm.batch import experiment_from_dict, read_results, run_batch
 from adoption_abm.batch.params import flat_outputs, resolve
-from adoption_abm.scenario import ScenarioError
+from adoption_abm.scenario.errors import ScenarioError
 
 TINY = {"scale": 0.002, "end_year": 2023}
 
@@ -55,18 +55,18 @@ def test_derived_parameters():
     )
     assert settings["rhythm"] == "slow"
     for fam in ("ai", "digital", "robotics"):
-        t0, t1 = getattr(base.technologies, fam), getattr(sc.technologies, fam)
+        t0, t1 = base.technologies[fam], sc.technologies[fam]
         assert t1.peer == pytest.approx(2 * t0.peer) and t1.spontaneous == pytest.approx(
             2 * t0.spontaneous
         )
     for t, rates in sc.deployment.base_rate.items():
-        assert rates.ai == pytest.approx(0.5 * base.deployment.base_rate[t].ai)
+        assert rates["ai"] == pytest.approx(0.5 * base.deployment.base_rate[t]["ai"])
     slow = sc.rhythms["slow"]
     assert (slow.adoption, slow.deployment, slow.mastery) == (0.6, 0.6, 0.6)
     # an explicit field wins over a derived parameter on the same path
     sc2, _ = resolve({"adoption_multiplier": 2.0, "technologies.ai.peer": 0.1})
-    assert sc2.technologies.ai.peer == 0.1
-    assert sc2.technologies.digital.peer == pytest.approx(2 * base.technologies.digital.peer)
+    assert sc2.technologies["ai"].peer == 0.1
+    assert sc2.technologies["digital"].peer == pytest.approx(2 * base.technologies["digital"].peer)
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from adoption_abm.atomic import write_atomic, write_json_atomic
-from adoption_abm.cli import app
+from adoption_abm.cli.main import app
+from adoption_abm.outputs.atomic import write_atomic, write_json_atomic
 
 runner = CliRunner()
 SMALL = ["--scale", "0.003"]

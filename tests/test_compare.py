@@ -12,8 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from adoption_abm import AdoptionModel, load_scenario
-from adoption_abm.cli import app
-from adoption_abm.compare import (
+from adoption_abm.analysis.compare import (
     METRIC_LABELS,
     compare,
     mean_ci,
@@ -21,10 +20,12 @@ from adoption_abm.compare import (
     spawn_seeds,
     year_metrics,
 )
-from adoption_abm.outputs import fte_reinvested, pooled_effectiveness
-from adoption_abm.report import write_report
-from adoption_abm.roles import default_roles, role_demand
-from adoption_abm.scenario import ScenarioError, scenario_from_dict, with_overrides
+from adoption_abm.analysis.report import write_report
+from adoption_abm.cli.main import app
+from adoption_abm.outputs.indicators import fte_reinvested, pooled_effectiveness
+from adoption_abm.outputs.roles import default_roles, role_demand
+from adoption_abm.scenario.errors import ScenarioError
+from adoption_abm.scenario.load import scenario_from_dict, with_overrides
 
 SCALE = 0.003
 runner = CliRunner()

@@ -16,9 +16,13 @@ import sys
 import numpy as np
 import pytest
 
-from adoption_abm import AdoptionModel, Professional, _kernels, draws, engines, rules, validation
-from adoption_abm.model import AUTO_AGENT_LIMIT
-from adoption_abm.network import Network
+from adoption_abm import AdoptionModel, Professional, rules
+from adoption_abm.engines import _kernels
+from adoption_abm.engines import registry as engines
+from adoption_abm.model.model import AUTO_AGENT_LIMIT
+from adoption_abm.model.network import Network
+from adoption_abm.oracles import bass as validation
+from adoption_abm.rules import stream as draws
 
 POP_FIELDS = (
     "state", "skill", "skill0", "trained", "birth", "retire_age", "attitude", "propensity",
@@ -72,9 +76,9 @@ def lockstep(months: int | None = None, **kwargs) -> AdoptionModel:
 @pytest.mark.parametrize("key", [0, 1, 12345, 2**63, 2**64 - 1])
 def test_kernel_uniforms_are_the_reference_uniforms(key):
     n = 5000
-    out = np.empty((n, draws.SLOTS))
+    out = np.empty((n, draws.slots(3)))
     _kernels.uniforms(np.uint64(key), n, out)
-    expected = draws.uniforms(np.uint64(key), n)
+    expected = draws.uniforms(np.uint64(key), n, draws.slots(3))
     assert np.array_equal(out, expected)
     assert out.min() >= 0.0 and out.max() < 1.0
 
@@ -306,11 +310,12 @@ def test_unknown_engine_is_a_clear_error():
 
 
 def hide_kernel(monkeypatch) -> None:
-    """Make ``from adoption_abm import _kernels`` fail, as in an install without a compiler."""
-    import adoption_abm
+    """Make ``from adoption_abm.engines import _kernels`` fail, as in an install without a
+    compiler."""
+    import adoption_abm.engines
 
-    monkeypatch.setitem(sys.modules, "adoption_abm._kernels", None)
-    monkeypatch.delattr(adoption_abm, "_kernels")
+    monkeypatch.setitem(sys.modules, "adoption_abm.engines._kernels", None)
+    monkeypatch.delattr(adoption_abm.engines, "_kernels")
 
 
 def test_missing_kernel_says_how_to_build_it(monkeypatch):
@@ -331,7 +336,7 @@ def test_stale_kernel_is_reported_as_stale(monkeypatch):
 def test_cli_reports_a_missing_kernel_without_traceback(monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
-    from adoption_abm.cli import app
+    from adoption_abm.cli.main import app
 
     hide_kernel(monkeypatch)
     result = CliRunner().invoke(app, ["run", "--scale", "0.002", "--out", str(tmp_path / "x")])
@@ -347,7 +352,7 @@ def test_cli_reports_a_missing_kernel_without_traceback(monkeypatch, tmp_path):
 def test_cli_engines_give_the_same_files(tmp_path):
     from typer.testing import CliRunner
 
-    from adoption_abm.cli import app
+    from adoption_abm.cli.main import app
 
     outs = {}
     for engine in ("cython", "reference"):
@@ -464,7 +469,7 @@ NETWORK_GOLDEN = [
 def test_network_build_gives_the_original_arrays_whatever_the_block(
     params, golden, block, monkeypatch
 ):
-    from adoption_abm import network
+    from adoption_abm.model import network
 
     monkeypatch.setattr(network, "BLOCK", block)
     rng = np.random.default_rng(42)
@@ -475,7 +480,7 @@ def test_network_build_gives_the_original_arrays_whatever_the_block(
 
 def test_network_build_with_the_last_profession_of_one():
     """The original code indexed past the end when the highest profession had one member."""
-    from adoption_abm import network
+    from adoption_abm.model import network
 
     establishment, start, team_size, profession = synthetic_inputs()
     profession[0], profession[-1] = 1, 9

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from adoption_abm import AdoptionModel, Establishment, Professional
-from adoption_abm.network import Network, build_network
-from adoption_abm.rules import MASTERED, NOT_USING, tie_counts
+from adoption_abm.model.network import Network, build_network
+from adoption_abm.rules.peers import tie_counts
+from adoption_abm.rules.states import MASTERED, NOT_USING
 
 SMALL = 0.003
 

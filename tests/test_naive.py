@@ -21,8 +21,8 @@ import pytest
 from scipy import stats
 
 from adoption_abm import AdoptionModel, rules
-from adoption_abm.draws import month_key
-from adoption_abm.naive import NaiveModel, NaiveProfessional
+from adoption_abm.engines.naive.model import NaiveModel, NaiveProfessional
+from adoption_abm.rules.stream import month_key
 
 T_LIMIT = 5.0
 

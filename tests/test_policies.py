@@ -19,25 +19,21 @@ from scipy.stats import t as student_t
 from typer.testing import CliRunner
 
 from adoption_abm import AdoptionModel, load_scenario
-from adoption_abm.cli import app, resolved_scenario_toml
-from adoption_abm.compare import year_metrics
-from adoption_abm.outputs import _band_names
-from adoption_abm.policies import (
+from adoption_abm.analysis.compare import year_metrics
+from adoption_abm.cli.main import app, resolved_scenario_toml
+from adoption_abm.policies.catalogue import (
     PROPOSALS,
     TARGETS_BY_CHANNEL,
-    PolicySchedule,
     allowed_targets,
     catalogue,
-    parse_policy,
 )
-from adoption_abm.rules import Levers
-from adoption_abm.scenario import (
-    ScenarioError,
-    age_band_names,
-    scenario_from_dict,
-    validate_interventions,
-    with_overrides,
-)
+from adoption_abm.policies.parse import parse_policy
+from adoption_abm.policies.schedule import PolicySchedule
+from adoption_abm.rules.levers import Levers
+from adoption_abm.scenario.calendar import age_band_names
+from adoption_abm.scenario.errors import ScenarioError
+from adoption_abm.scenario.interventions import validate_interventions
+from adoption_abm.scenario.load import scenario_from_dict, with_overrides
 
 SEEDS = range(100, 112)  # paired replications for the per-proposal tests
 SCALE = 0.005
@@ -93,8 +89,9 @@ def test_allowed_targets_are_what_every_effect_can_honour():
     assert allowed_targets(7) == ()
 
 
-def test_age_band_names_match_the_outputs(sc):
-    assert age_band_names(sc.indicators.age_bands) == _band_names(sc.indicators.age_bands)
+def test_age_band_names_follow_the_edges(sc):
+    assert age_band_names(sc.indicators.age_bands) == ["<30", "30-40", "40-50", "50-60", ">=60"]
+    assert age_band_names([25.5, 50]) == ["<25.5", "25.5-50", ">=50"]
 
 
 # --- each proposal moves the outputs its mechanism claims ----------------------------------------
@@ -302,7 +299,7 @@ def test_reinvestment_shares(sc):
 
 
 def test_neutral_levers_are_neutral():
-    lv = Levers.neutral(3, 2)
+    lv = Levers.neutral(3, 2, 3)
     assert lv.training_boost == 1.0 and lv.agent_effects == () and not lv.mentoring
 
 
@@ -489,7 +486,7 @@ def test_proposals_command_lists_the_catalogue():
 def test_docs_embed_the_current_catalogue():
     from pathlib import Path
 
-    from adoption_abm.policies import catalogue_markdown
+    from adoption_abm.policies.catalogue import catalogue_markdown
 
     docs = (Path(__file__).resolve().parents[1] / "docs" / "POLICIES.md").read_text()
     assert catalogue_markdown() in docs, (

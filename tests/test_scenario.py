@@ -10,9 +10,8 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adoption_abm.scenario import (
-    FAMILIES,
-    ScenarioError,
+from adoption_abm.scenario.errors import ScenarioError
+from adoption_abm.scenario.load import (
     builtin_scenarios,
     load_scenario,
     scenario_from_dict,
@@ -77,14 +76,16 @@ def test_every_number_has_a_source(scenario_dict):
             "sum to 1",
         ),
         (
-            lambda d: d["potential"]["shares"].update(dentist={f: [0.1] * 5 for f in FAMILIES}),
+            lambda d: d["potential"]["shares"].update(
+                dentist={f: [0.1] * 5 for f in ("ai", "digital", "robotics")}
+            ),
             "potential.shares.dentist",
             "unknown profession",
         ),
         (
             lambda d: d["potential"]["shares"]["surgeon"].update(quantum=[0.1] * 5),
             "potential.shares.surgeon.quantum",
-            "'ai', 'digital' or 'robotics'",
+            "unknown family; allowed: ['ai', 'digital', 'robotics']",
         ),
         (
             lambda d: d["potential"].update(years=[2022, 2030, 2025, 2035, 2040]),
@@ -135,8 +136,8 @@ def test_file_errors_name_the_file(tmp_path):
 def test_overrides_revalidate():
     sc = load_scenario()
     sc2 = with_overrides(sc, {"behaviour.mentoring": True, "technologies.ai.peer": 0.3})
-    assert sc2.behaviour.mentoring and sc2.technologies.ai.peer == 0.3
-    assert sc.technologies.ai.peer != 0.3  # the original is untouched (frozen)
+    assert sc2.behaviour.mentoring and sc2.technologies["ai"].peer == 0.3
+    assert sc.technologies["ai"].peer != 0.3  # the original is untouched (frozen)
     with pytest.raises(ScenarioError, match=r"behaviour.nope"):
         with_overrides(sc, {"behaviour.nope": 1})
     with pytest.raises(ScenarioError, match=r"technologies.ai.peer"):
@@ -216,7 +217,7 @@ def test_parameter_table_is_current_and_every_number_sourced():
     import importlib.util
     from pathlib import Path
 
-    from adoption_abm.scenario import sourced_numbers
+    from adoption_abm.scenario.load import sourced_numbers
 
     root = Path(__file__).resolve().parents[1]
     spec = importlib.util.spec_from_file_location(

@@ -1,20 +1,57 @@
 """adoption-abm: health professionals adopting AI, digital tools and robotics, and the policies
-that change it. An agent-based model on Mesa with a compiled step kernel."""
+that change it. An agent-based model on Mesa with a compiled step kernel.
 
+The package is in layers, each a subpackage (checked by import-linter, see pyproject.toml):
+``scenario`` → ``rules`` → ``outputs`` → ``policies`` → ``engines`` → ``model`` → ``batch`` →
+``analysis`` → ``cli`` and ``app``. Names below are imported on first use, so that importing the
+package (and ``adoption-abm --help``) does not load Mesa or Polars.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = version("adoption-abm")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-from .agents import Establishment, Professional
-from .batch import run as run  # run(params, seed) -> dict[str, float]
-from .model import AdoptionModel
-from .scenario import FAMILIES, Scenario, ScenarioError, builtin_scenarios, load_scenario
+_LAZY = {
+    "AdoptionModel": "adoption_abm.model.model",
+    "Establishment": "adoption_abm.model.agents",
+    "Professional": "adoption_abm.model.agents",
+    "run": "adoption_abm.batch.params",
+    "Scenario": "adoption_abm.scenario.schema",
+    "ScenarioError": "adoption_abm.scenario.errors",
+    "builtin_scenarios": "adoption_abm.scenario.load",
+    "load_scenario": "adoption_abm.scenario.load",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .batch.params import run
+    from .model.agents import Establishment, Professional
+    from .model.model import AdoptionModel
+    from .scenario.errors import ScenarioError
+    from .scenario.load import builtin_scenarios, load_scenario
+    from .scenario.schema import Scenario
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'adoption_abm' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
 
 __all__ = [
-    "FAMILIES",
     "AdoptionModel",
     "Establishment",
     "Professional",
@@ -23,4 +60,5 @@ __all__ = [
     "__version__",
     "builtin_scenarios",
     "load_scenario",
+    "run",
 ]

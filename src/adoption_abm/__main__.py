@@ -1,5 +1,5 @@
 """``python -m adoption_abm``: the command line."""
 
-from adoption_abm.cli import main
+from .cli.main import main
 
 main()

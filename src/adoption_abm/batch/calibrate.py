@@ -33,8 +33,13 @@ import numpy as np
 import polars as pl
 from pydantic import Field, ValidationError, model_validator
 
-from ..atomic import write_atomic, write_json_atomic, write_parquet_atomic, write_text_atomic
-from ..scenario import _format_errors
+from ..outputs.atomic import (
+    write_atomic,
+    write_json_atomic,
+    write_parquet_atomic,
+    write_text_atomic,
+)
+from ..scenario.errors import format_errors
 from .designs import child_seed
 from .executors import Executor, make_executor
 from .experiment import ExperimentError, Strict
@@ -107,13 +112,13 @@ def load_calibration(path: str | Path) -> Calibration:
 
 
 def calibration_from_dict(data: dict[str, Any], label: str = "<dict>") -> Calibration:
-    from ..scenario import ScenarioError
+    from ..scenario.errors import ScenarioError
     from .params import REPORT_YEARS, resolve
 
     try:
         cal = Calibration.model_validate(data)
     except ValidationError as exc:
-        raise ExperimentError(label, list(_format_errors(exc.errors()))) from None
+        raise ExperimentError(label, list(format_errors(exc.errors()))) from None
     errors = []
     try:
         sc, _ = resolve({**cal.base, **{k: p.initial for k, p in cal.parameters.items()}})

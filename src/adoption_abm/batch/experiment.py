@@ -33,7 +33,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..scenario import ScenarioError, _format_errors
+from ..scenario.errors import ScenarioError, format_errors
 
 Scalar = float | int | str | bool
 KINDS = ("factorial", "lhs", "sobol", "morris")
@@ -188,7 +188,7 @@ def experiment_from_dict(
     try:
         exp = Experiment.model_validate(data)
     except ValidationError as exc:
-        raise ExperimentError(label, list(_format_errors(exc.errors()))) from None
+        raise ExperimentError(label, list(format_errors(exc.errors()))) from None
     if check:
         check_parameters(exp, label)
     return exp

@@ -25,7 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from ..scenario import FAMILIES, Scenario, ScenarioError, load_scenario, with_overrides
+from ..scenario.errors import ScenarioError
+from ..scenario.load import load_scenario, with_overrides
+from ..scenario.schema import Scenario
 
 RUN_SETTINGS: dict[str, Any] = {
     "scenario": "france-2022",
@@ -67,21 +69,16 @@ def scenario_overrides(scenario: Scenario, params: Mapping[str, Any]) -> dict[st
         if key in RUN_SETTINGS:
             continue
         if key == "adoption_multiplier":
-            for fam in FAMILIES:
-                tech = getattr(scenario.technologies, fam)
+            for fam, tech in scenario.technologies.families.items():
                 out[f"technologies.{fam}.spontaneous"] = tech.spontaneous * float(value)
                 out[f"technologies.{fam}.peer"] = tech.peer * float(value)
         elif key == "deployment_multiplier":
             for t, rates in scenario.deployment.base_rate.items():
-                for fam in FAMILIES:
-                    out[f"deployment.base_rate.{t}.{fam}"] = getattr(rates, fam) * float(value)
+                for fam, rate in rates.items():
+                    out[f"deployment.base_rate.{t}.{fam}"] = rate * float(value)
         elif _is_rhythm_number(key, value):
             name = key.split(".", 1)[1]
-            if name not in scenario.rhythms:
-                raise ScenarioError(
-                    "parameters",
-                    [(key, f"unknown rhythm {name!r}; allowed: {list(scenario.rhythms)}")],
-                )
+            scenario.check_rhythm(name, label="parameters", field=key)
             for part in ("adoption", "deployment", "mastery"):
                 out[f"{key}.{part}"] = value
     # dotted fields last: on the same path as a derived parameter, the explicit field wins
@@ -127,7 +124,7 @@ def interventions_for(policy: Any, scenario: Scenario) -> list[Any]:
     if policy is None:
         return []
     if isinstance(policy, str):
-        from ..policies import parse_policy
+        from ..policies.parse import parse_policy
 
         try:
             return parse_policy(policy, scenario)
@@ -160,7 +157,7 @@ def flat_outputs(model: Any) -> dict[str, float]:
 
 def build_model(params: Mapping[str, Any], seed: int, interventions: list[Any] | None = None):
     """An :class:`~adoption_abm.model.AdoptionModel` for ``params`` seeded with ``seed``."""
-    from ..model import AdoptionModel
+    from ..model.model import AdoptionModel
 
     sc, settings = resolve(params)
     items = (

@@ -143,7 +143,7 @@ class BatchReport:
 def _scenarios_for(exp: Experiment) -> dict[str, Any]:
     """Scenario objects for every scenario name or file the runs use (sent to the workers, so
     remote workers need no access to the driver's files)."""
-    from ..scenario import load_scenario
+    from ..scenario.load import load_scenario
 
     names = {exp.base.get("scenario", "france-2022")}
     spec = exp.parameters.get("scenario")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ..atomic import write_atomic, write_parquet_atomic, write_text_atomic
+from ..outputs.atomic import write_atomic, write_parquet_atomic, write_text_atomic
 from .designs import salib_problem, sample_matrix
 from .experiment import Experiment, ExperimentError
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import polars as pl
 
-from ..atomic import write_json_atomic, write_parquet_atomic, write_text_atomic
+from ..outputs.atomic import write_json_atomic, write_parquet_atomic, write_text_atomic
 from .experiment import Experiment, ExperimentError
 
 TIMING_COLUMNS = ("seconds", "worker", "version", "finished_at")

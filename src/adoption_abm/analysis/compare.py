@@ -1,0 +1,499 @@
+"""Compare policies with common random numbers: paired replications, differences to baseline.
+
+:func:`compare` runs every policy with the same list of seeds (replication ``r`` uses seed
+``seeds[r]`` for every policy), so the differences between policies come from the policies, not
+from the draws, and their confidence intervals are those of the *paired* differences:
+``mean(d) ± t(0.975, n-1) · sd(d) / √n`` with ``d_r = x(policy, r) - x(baseline, r)``.
+Policy levers change hazards only, never how many random numbers are drawn, so replication ``r``
+sees the very same draws under every policy.
+
+Runs can be spread over a process pool; results are indexed by (policy, replication), so they do
+not depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ..outputs.indicators import fte_reinvested, month_label, pooled_effectiveness
+from ..outputs.roles import role_demand
+from ..policies.parse import parse_policy
+from ..policies.schedule import PolicySchedule
+from ..scenario.errors import ScenarioError
+from ..scenario.interventions import validate_interventions
+from ..scenario.load import load_scenario
+from ..scenario.schema import Scenario
+
+YEARS = (2025, 2030, 2035, 2040)
+"""Years the comparison reports (read at the end of December)."""
+
+METRIC_LABELS: dict[str, str] = {
+    "realised_all": "realised gain, all professions",
+    "realised_medical": "realised gain, medical",
+    "realised_non_medical": "realised gain, non-medical",
+    "fte_freed_all": "FTE freed (whole workforce)",
+    "fte_reinvested_all": "FTE reinvested in care",
+    "multi_speed_gap": "multi-speed gap",
+    "gap_profession": "gap between professions",
+    "gap_age": "gap between age bands",
+    "gap_establishment": "gap between establishment types",
+    "downgrading_risk": "downgrading risk",
+    "effectiveness_young": "realised/potential, under the first age edge",
+    "effectiveness_old": "realised/potential, aged 50 and over",
+    "roles_fte": "emerging roles demand (FTE)",
+}
+"""Per-run outputs recorded for each year (see :func:`year_metrics`)."""
+
+MONTHLY = (
+    "realised_all",
+    "fte_freed_all",
+    "fte_reinvested_all",
+    "multi_speed_gap",
+    "downgrading_risk",
+    "roles_fte",
+)
+"""Outputs recorded every month (for the plots)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# One run
+# ---------------------------------------------------------------------------------------------
+def monthly_metrics(model: Any) -> dict[str, np.ndarray]:
+    """Every metric of :data:`METRIC_LABELS` for every month simulated so far (arrays)."""
+    out = model.outputs()
+    ind = model.indicators()
+    sc = model.inputs
+    edges = list(sc.indicators.age_bands)
+    old = [b for b in range(len(edges) + 1) if b > 0 and edges[b - 1] >= 50]
+    roles = role_demand(out, sc)
+    share = model.policy.reinvestment(model.n_months)
+    res = {k: ind[k].to_numpy() for k in METRIC_LABELS if k in ind.columns}
+    res["fte_reinvested_all"] = fte_reinvested(out, share)["all"]
+    res["effectiveness_young"] = pooled_effectiveness(out, "age", [0])
+    res["effectiveness_old"] = (
+        pooled_effectiveness(out, "age", old) if old else np.full(len(out.cube), np.nan)
+    )
+    res["roles_fte"] = np.sum(list(roles.values()), axis=0) if roles else np.zeros(len(out.cube))
+    for rid, v in roles.items():
+        res[f"role_{rid}"] = v
+    return res
+
+
+def year_metrics(model: Any, years: Sequence[int] = YEARS) -> dict[int, dict[str, float]]:
+    """Metrics at the end of December of each of ``years`` that the model has simulated."""
+    series = monthly_metrics(model)
+    sc = model.inputs
+    out: dict[int, dict[str, float]] = {}
+    for y in years:
+        m = (y - sc.start_year + 1) * 12
+        if 0 < m <= model.month:
+            out[y] = {k: float(v[m]) for k, v in series.items()}
+    return out
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a comparison (picklable: sent to worker processes)."""
+
+    scenario: Scenario
+    policy: int  # index in the comparison's policies
+    replication: int
+    seed: int
+    interventions: tuple[dict, ...]
+    rhythm: str
+    scale: float
+    engine: str
+    years: tuple[int, ...]
+
+
+def run_one(spec: RunSpec) -> dict[str, Any]:
+    """Run one (policy, seed) to the scenario's end; return its yearly and monthly metrics."""
+    from ..model.model import AdoptionModel
+
+    model = AdoptionModel(
+        spec.scenario,
+        rhythm=spec.rhythm,
+        scale=spec.scale,
+        engine=spec.engine,  # type: ignore[arg-type]
+        agents="none",
+        interventions=list(spec.interventions),
+        seed=spec.seed,
+    )
+    model.run()
+    series = monthly_metrics(model)
+    return {
+        "policy": spec.policy,
+        "replication": spec.replication,
+        "years": year_metrics(model, spec.years),
+        "monthly": {k: series[k] for k in MONTHLY},
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Statistics
+# ---------------------------------------------------------------------------------------------
+def t_quantile(p: float, df: int) -> float:
+    """Student's t quantile (SciPy)."""
+    from scipy.stats import t
+
+    return float(t.ppf(p, df))
+
+
+def mean_ci(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and two-sided ``level`` confidence interval of the mean (t distribution)."""
+    x = np.asarray(x, dtype=np.float64)
+    n = len(x)
+    mean = float(x.mean()) if n else math.nan
+    if n < 2:
+        return mean, math.nan, math.nan
+    half = t_quantile(0.5 + level / 2, n - 1) * float(x.std(ddof=1)) / math.sqrt(n)
+    return mean, mean - half, mean + half
+
+
+# ---------------------------------------------------------------------------------------------
+# The comparison
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Comparison:
+    """Frames of a policy comparison (all Polars).
+
+    * ``runs``: one row per policy × replication × year, every metric (and ``role_*``).
+    * ``summary``: policy × year × metric: mean and 95 % CI, paired difference to baseline and
+      its 95 % CI.
+    * ``roles``: policy × year × role: mean FTE demand and 95 % CI.
+    * ``cost``: policy × year: spending (M€), cumulative spending, FTE freed and reinvested vs
+      baseline (mean, 95 % CI), FTE freed per M€ and cost per FTE freed (k€).
+    * ``monthly``: policy × month: mean of the :data:`MONTHLY` metrics, with 95 % CI.
+    * ``policies``: policy × intervention, as run.
+    """
+
+    runs: pl.DataFrame
+    summary: pl.DataFrame
+    roles: pl.DataFrame
+    cost: pl.DataFrame
+    monthly: pl.DataFrame
+    policies: pl.DataFrame
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        return {
+            "runs": self.runs,
+            "summary": self.summary,
+            "roles": self.roles,
+            "cost": self.cost,
+            "monthly": self.monthly,
+            "policies": self.policies,
+        }
+
+
+def spawn_seeds(seed: int, replications: int) -> list[int]:
+    """``replications`` independent seeds derived from ``seed`` (NumPy SeedSequence.spawn)."""
+    children = np.random.SeedSequence(seed).spawn(replications)
+    return [int(c.generate_state(1, dtype=np.uint32)[0]) for c in children]
+
+
+def resolve_policies(
+    scenario: Scenario, policies: Sequence[str | tuple[str, Sequence[dict]]]
+) -> list[tuple[str, list[dict]]]:
+    """``[(label, interventions)]`` with baseline first (added if missing); labels unique."""
+    out: list[tuple[str, list[dict]]] = []
+    for item in policies:
+        if isinstance(item, str):
+            label, ivs = item.strip(), parse_policy(item, scenario)
+        else:
+            label, ivs = item[0], [dict(iv) for iv in item[1]]
+            validate_interventions(
+                scenario, list(scenario.interventions) + ivs, label=f"policy {label!r}"
+            )
+        if label.lower() in ("none", "") and not ivs:
+            label = "baseline"
+        if any(label == seen for seen, _ in out):
+            raise ValueError(f"policy {label!r} is listed twice")
+        out.append((label, ivs))
+    base = [k for k, (label, ivs) in enumerate(out) if label == "baseline" and not ivs]
+    if base:
+        out.insert(0, out.pop(base[0]))
+    else:
+        if any(label == "baseline" for label, _ in out):
+            raise ValueError(
+                "the label 'baseline' is reserved for the policy without interventions"
+            )
+        out.insert(0, ("baseline", []))
+    return out
+
+
+def compare(
+    scenario: str | Scenario = "france-2022",
+    policies: Sequence[str | tuple[str, Sequence[dict]]] = ("baseline", "all"),
+    *,
+    replications: int = 30,
+    seed: int = 1,
+    seeds: Sequence[int] | None = None,
+    scale: float = 0.01,
+    rhythm: str = "central",
+    engine: str = "cython",
+    years: Sequence[int] = YEARS,
+    workers: int = 1,
+    progress: bool = False,
+    on_result: Callable[[int, int], None] | None = None,
+) -> Comparison:
+    """Run every policy on the same seeds and compare it with the baseline.
+
+    Args:
+        scenario: built-in name, TOML path or :class:`Scenario`.
+        policies: ``--policy`` strings (``'baseline'``, ``'6,7'``, ``'all'``, ``'6@2025-01x0.5'``)
+            or ``(label, interventions)`` pairs. The baseline is added first if missing.
+        replications: runs per policy (ignored when ``seeds`` is given).
+        seed: base seed; replication seeds are spawned from it (:func:`spawn_seeds`).
+        seeds: explicit replication seeds, used for every policy.
+        scale, rhythm, engine: as for :class:`~adoption_abm.model.AdoptionModel`.
+        years: years to report (end of December; those beyond the scenario are dropped).
+        workers: processes (1 = in this process). Results do not depend on it.
+        progress: show a progress bar (tqdm) over the runs.
+        on_result: called with (runs done, runs total) after each run.
+    """
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if rhythm not in sc.rhythms:
+        raise ScenarioError(
+            "rhythm", [("rhythm", f"unknown rhythm {rhythm!r}; allowed: {list(sc.rhythms)}")]
+        )
+    if seeds is None:
+        if replications < 1:
+            raise ValueError(f"replications must be at least 1, got {replications}")
+        seeds = spawn_seeds(seed, replications)
+    seeds = [int(s) for s in seeds]
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    years = tuple(y for y in years if sc.start_year <= y <= sc.end_year)
+    if not years:
+        raise ValueError(f"no year to report inside {sc.start_year}-{sc.end_year}")
+    resolved = resolve_policies(sc, policies)
+    specs = [
+        RunSpec(sc, p, r, s, tuple(ivs), rhythm, float(scale), engine, years)
+        for p, (_, ivs) in enumerate(resolved)
+        for r, s in enumerate(seeds)
+    ]
+    from ..model.build import check_scale
+
+    check_scale(sc, scale)
+    schedules = [PolicySchedule(sc, list(sc.interventions) + ivs) for _, ivs in resolved]
+    results = _run_all(specs, workers, progress, on_result)
+    return _assemble(sc, resolved, seeds, years, results, schedules, rhythm, scale, engine)
+
+
+def _run_all(
+    specs: list[RunSpec], workers: int, progress: bool, on_result: Callable[[int, int], None] | None
+) -> dict[tuple[int, int], dict]:
+    results: dict[tuple[int, int], dict] = {}
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(specs), desc="compare", unit="run")
+
+    def done(res: dict) -> None:
+        results[(res["policy"], res["replication"])] = res
+        if bar is not None:
+            bar.update(1)
+        if on_result is not None:
+            on_result(len(results), len(specs))
+
+    try:
+        if workers == 1:
+            for spec in specs:
+                done(run_one(spec))
+        else:
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+            try:
+                futures = [pool.submit(run_one, spec) for spec in specs]
+                for fut in as_completed(futures):
+                    done(fut.result())
+            except BaseException:  # Ctrl-C or a failed run: do not wait for the queued runs
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            pool.shutdown()
+    finally:
+        if bar is not None:
+            bar.close()
+    return results
+
+
+def _assemble(
+    sc: Scenario,
+    resolved: list[tuple[str, list[dict]]],
+    seeds: list[int],
+    years: tuple[int, ...],
+    results: dict[tuple[int, int], dict],
+    schedules: list[PolicySchedule],
+    rhythm: str,
+    scale: float,
+    engine: str,
+) -> Comparison:
+    labels = [label for label, _ in resolved]
+    n_rep = len(seeds)
+    rows = []
+    for p, label in enumerate(labels):
+        for r, s in enumerate(seeds):
+            for y, metrics in results[(p, r)]["years"].items():
+                rows.append({"policy": label, "replication": r, "seed": s, "year": y, **metrics})
+    runs = pl.DataFrame(rows).sort("policy", "replication", "year", maintain_order=True)
+    runs = runs.with_columns(pl.col("policy").cast(pl.Enum(labels))).sort(
+        "policy", "replication", "year"
+    )
+
+    def values(p: int, y: int, key: str) -> np.ndarray:
+        return np.array([results[(p, r)]["years"][y][key] for r in range(n_rep)])
+
+    summary_rows = []
+    for p, label in enumerate(labels):
+        for y in years:
+            for key in METRIC_LABELS:
+                x = values(p, y, key)
+                mean, lo, hi = mean_ci(x)
+                d_mean, d_lo, d_hi = mean_ci(x - values(0, y, key))
+                summary_rows.append(
+                    {
+                        "policy": label,
+                        "year": y,
+                        "metric": key,
+                        "mean": mean,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                        "diff": d_mean,
+                        "diff_low": d_lo,
+                        "diff_high": d_hi,
+                        "n": n_rep,
+                    }
+                )
+    summary = pl.DataFrame(summary_rows).with_columns(pl.col("policy").cast(pl.Enum(labels)))
+
+    role_ids = sorted({k[5:] for k in results[(0, 0)]["years"][years[0]] if k.startswith("role_")})
+    role_rows = []
+    for p, label in enumerate(labels):
+        for y in years:
+            for rid in role_ids:
+                mean, lo, hi = mean_ci(values(p, y, f"role_{rid}"))
+                role_rows.append(
+                    {
+                        "policy": label,
+                        "year": y,
+                        "role": rid,
+                        "fte": mean,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                    }
+                )
+    roles_schema = {
+        "policy": pl.String,
+        "year": pl.Int64,
+        "role": pl.String,
+        "fte": pl.Float64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
+    }
+    roles = pl.DataFrame(role_rows, schema=roles_schema).with_columns(
+        pl.col("policy").cast(pl.Enum(labels))
+    )
+
+    cost_rows = []
+    for p, label in enumerate(labels):
+        by_year = schedules[p].cost_by_year()
+        cumulative = np.cumsum([by_year[y] for y in sorted(by_year)])
+        cum = dict(zip(sorted(by_year), cumulative, strict=True))
+        for y in years:
+            cost = by_year[y]
+            d_fte, d_lo, d_hi = mean_ci(
+                values(p, y, "fte_freed_all") - values(0, y, "fte_freed_all")
+            )
+            r_fte, r_lo, r_hi = mean_ci(
+                values(p, y, "fte_reinvested_all") - values(0, y, "fte_reinvested_all")
+            )
+            cost_rows.append(
+                {
+                    "policy": label,
+                    "year": y,
+                    "cost_meur": cost,
+                    "cumulative_cost_meur": float(cum[y]),
+                    "fte_freed_diff": d_fte,
+                    "fte_freed_diff_low": d_lo,
+                    "fte_freed_diff_high": d_hi,
+                    "fte_reinvested_diff": r_fte,
+                    "fte_reinvested_diff_low": r_lo,
+                    "fte_reinvested_diff_high": r_hi,
+                    "fte_per_meur": d_fte / cost if cost > 0 else math.nan,
+                    "fte_per_meur_low": d_lo / cost if cost > 0 else math.nan,
+                    "fte_per_meur_high": d_hi / cost if cost > 0 else math.nan,
+                    "cost_per_fte_keur": cost * 1000.0 / d_fte
+                    if cost > 0 and d_fte > 0
+                    else math.nan,
+                }
+            )
+    cost = pl.DataFrame(cost_rows).with_columns(pl.col("policy").cast(pl.Enum(labels)))
+
+    n_months = len(results[(0, 0)]["monthly"]["realised_all"])
+    monthly_cols: dict[str, Any] = {
+        "policy": np.repeat(labels, n_months).tolist(),
+        "month": np.tile(np.arange(n_months), len(labels)),
+    }
+    monthly_cols["date"] = [month_label(sc, int(m)) for m in monthly_cols["month"]]
+    monthly_cols["year"] = sc.start_year + monthly_cols["month"] / 12.0
+    for key in MONTHLY:
+        stack = np.stack(
+            [
+                np.stack([results[(p, r)]["monthly"][key] for r in range(n_rep)])
+                for p in range(len(labels))
+            ]
+        )  # (policies, replications, months)
+        mean = stack.mean(axis=1)
+        if n_rep > 1:
+            half = t_quantile(0.975, n_rep - 1) * stack.std(axis=1, ddof=1) / math.sqrt(n_rep)
+        else:
+            half = np.full_like(mean, np.nan)
+        monthly_cols[key] = mean.ravel()
+        monthly_cols[f"{key}_ci"] = half.ravel()
+    monthly = pl.DataFrame(monthly_cols).with_columns(pl.col("policy").cast(pl.Enum(labels)))
+
+    pol_rows = []
+    for label, ivs in resolved:
+        for iv in ivs:
+            pol_rows.append(
+                {
+                    "policy": label,
+                    "proposal": int(iv["proposal"]),
+                    "start": iv.get("start") or f"{sc.start_year}-01",
+                    "end": iv.get("end") or "",
+                    "intensity": float(iv.get("intensity", 1.0)),
+                }
+            )
+    pol_schema = {
+        "policy": pl.String,
+        "proposal": pl.Int64,
+        "start": pl.String,
+        "end": pl.String,
+        "intensity": pl.Float64,
+    }
+    policies_frame = pl.DataFrame(pol_rows, schema=pol_schema)
+
+    from .. import __version__
+
+    meta = {
+        "scenario": sc.name,
+        "rhythm": rhythm,
+        "scale": scale,
+        "engine": engine,
+        "replications": n_rep,
+        "seeds": seeds,
+        "years": list(years),
+        "policies": labels,
+        "scenario_interventions": len(sc.interventions),
+        "version": __version__,
+    }
+    return Comparison(runs, summary, roles, cost, monthly, policies_frame, meta)

@@ -1,0 +1,113 @@
+"""``adoption-abm app``: serve the Solara page (:mod:`adoption_abm.app`) with ``solara run``."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from typing import Annotated
+
+import typer
+
+from ..scenario.errors import ScenarioError
+
+
+def solara_command(
+    host: str, port: int, *, dev: bool = False, open_browser: bool = False
+) -> list[str]:
+    """The ``solara run`` command line that serves the app."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        "adoption_abm.app",
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
+    cmd += [] if dev else ["--production"]
+    cmd += ["--open"] if open_browser else ["--no-open"]
+    return cmd
+
+
+def app_environment(
+    scenario: str,
+    rhythm: str,
+    agents: int,
+    seed: int,
+    speed: int,
+    base: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """Environment for the server: the page's starting values (checked here, so a bad value is
+    reported before the server starts)."""
+    from ..app.session import ENV_PREFIX, settings_from_env, speed_from_env
+
+    env = dict(os.environ if base is None else base)
+    env.update(
+        {
+            ENV_PREFIX + "SCENARIO": scenario,
+            ENV_PREFIX + "RHYTHM": rhythm,
+            ENV_PREFIX + "AGENTS": str(agents),
+            ENV_PREFIX + "SEED": str(seed),
+            ENV_PREFIX + "SPEED": str(speed),
+        }
+    )
+    # Solara reports usage to Mixpanel by default; a teaching tool that must run offline
+    # should not phone home (set the variable to true to allow it)
+    env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
+    # Solara warns about cookies on every page load over plain http (fine on 127.0.0.1)
+    env.setdefault("PYTHONWARNINGS", "ignore::UserWarning:solara.server.starlette")
+    settings_from_env(env)
+    speed_from_env(env)
+    return env
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
+
+    @app.command("app")
+    def serve(
+        host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+        port: Annotated[
+            int, typer.Option(help="Port (0: any free port).", min=0, max=65535)
+        ] = 8765,
+        scenario: Annotated[
+            str, typer.Option(help="Starting scenario (built-in name or TOML file).")
+        ] = "france-2022",
+        rhythm: Annotated[
+            str, typer.Option(help="Starting adoption rhythm: slow, central, fast.")
+        ] = "central",
+        agents: Annotated[
+            int, typer.Option(help="Starting number of simulated professionals.")
+        ] = 10_000,
+        seed: Annotated[int, typer.Option(help="Starting random seed.")] = 1,
+        speed: Annotated[int, typer.Option(help="Starting speed, months per second (1-60).")] = 12,
+        open_browser: Annotated[
+            bool, typer.Option("--open/--no-open", help="Open a browser tab.")
+        ] = False,
+        dev: Annotated[
+            bool, typer.Option(help="Solara development mode (reload on edits).")
+        ] = False,
+    ) -> None:
+        """Serve the interactive page (Solara) at http://HOST:PORT: watch the simulation, switch
+        proposals on and off, compare runs."""
+        from .main import fail, fail_scenario
+
+        if importlib.util.find_spec("solara") is None:
+            fail("the app needs Solara: pip install 'adoption-abm[app]'")
+        try:
+            env = app_environment(scenario, rhythm, agents, seed, speed)
+        except ScenarioError as exc:
+            fail_scenario(exc)
+        where = f"http://{host}:{port}/" if port else f"{host}, on a free port (see below)"
+        typer.echo(f"Serving the adoption-abm app at {where} (Ctrl+C to stop)")
+        try:
+            code = subprocess.call(
+                solara_command(host, port, dev=dev, open_browser=open_browser), env=env
+            )
+        except KeyboardInterrupt:
+            code = 0
+        raise typer.Exit(code)

@@ -1,0 +1,136 @@
+"""Commands of the policy module (registered on the main Typer app by ``cli.py``):
+``compare`` (policies side by side, with a report) and ``proposals`` (the catalogue)."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def compare_command(
+    policy: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A policy to compare (repeatable): 'baseline', 'all', '6,7', '6@2025-01x0.5' "
+            "(proposal@start x intensity). The baseline is always included."
+        ),
+    ] = None,
+    scenario: Annotated[
+        str, typer.Option(help="Built-in scenario name or TOML file.")
+    ] = "france-2022",
+    replications: Annotated[
+        int, typer.Option(help="Paired runs per policy (same seeds for all).")
+    ] = 30,
+    out: Annotated[Path, typer.Option(help="Output folder for the report.")] = Path("report"),
+    rhythm: Annotated[
+        str, typer.Option(help="Adoption rhythm: slow, central or fast.")
+    ] = "central",
+    scale: Annotated[float, typer.Option(help="Agents per real professional.")] = 0.01,
+    seed: Annotated[
+        int, typer.Option(help="Base seed; replication seeds are spawned from it.")
+    ] = 1,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (1 = in this process); same results.")
+    ] = 2,
+    engine: Annotated[
+        str, typer.Option(help="cython (compiled) or reference (NumPy); same results.")
+    ] = "cython",
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a scenario field: FIELD=VALUE (repeatable)."),
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar (on stderr).")] = True,
+) -> None:
+    """Run each policy with common random numbers and write report.md, report.html, PNG plots
+    and the frames (Parquet) to OUT: realised gain and FTE freed vs baseline with 95 % CIs in
+    2025/2030/2035/2040, multi-speed gap, downgrading risk, emerging roles, cost per FTE freed."""
+    from ..engines.registry import ENGINES, KernelUnavailable
+    from ..scenario.errors import ScenarioError
+    from .main import fail, fail_scenario, scenario_from_options
+
+    if engine not in ENGINES:
+        fail(f"--engine {engine!r}: allowed {list(ENGINES)}")
+    if replications < 1:
+        fail(f"--replications {replications}: must be at least 1")
+    if workers < 1:
+        fail(f"--workers {workers}: must be at least 1")
+    try:
+        import markdown_it  # noqa: F401
+        import matplotlib  # noqa: F401
+        import scipy  # noqa: F401
+    except ImportError as exc:
+        fail(f"the report needs the 'report' extra: pip install 'adoption-abm[report]' ({exc})")
+    import polars as pl
+
+    from ..analysis.compare import compare, resolve_policies
+    from ..analysis.report import write_report
+    from ..model.build import check_scale
+
+    try:
+        sc = scenario_from_options(scenario, set_, rhythm)
+        check_scale(sc, scale, label="--scale")
+        try:
+            resolve_policies(sc, policy or ["baseline"])
+        except ValueError as exc:
+            if isinstance(exc, ScenarioError):
+                raise
+            fail(f"--policy: {exc}")
+        result = compare(
+            sc,
+            policy or ["baseline"],
+            replications=replications,
+            seed=seed,
+            scale=scale,
+            rhythm=rhythm,
+            engine=engine,
+            workers=workers,
+            progress=progress and sys.stderr.isatty(),
+        )
+    except ScenarioError as exc:
+        fail_scenario(exc)
+    except KernelUnavailable as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        typer.echo("interrupted: no report written", err=True)
+        raise typer.Exit(130) from None
+    command = (
+        "adoption-abm " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else None
+    )
+    write_report(result, out, command=command)
+    lines = [
+        f"{len(result.meta['policies'])} policies x {replications} replications → {out}/report.html"
+    ]
+    y = 2030 if 2030 in result.meta["years"] else result.meta["years"][-1]
+    for label in result.meta["policies"][1:]:
+        row = result.summary.filter(
+            (pl.col("policy").cast(pl.String) == label)
+            & (pl.col("year") == y)
+            & (pl.col("metric") == "realised_all")
+        ).row(0, named=True)
+        lines.append(
+            f"{label}: {y} realised gain {100 * row['mean']:.1f} % "
+            f"({100 * row['diff']:+.2f} pts "
+            f"[{100 * row['diff_low']:+.2f}, {100 * row['diff_high']:+.2f}])"
+        )
+    typer.echo("\n".join(lines))
+
+
+def proposals_command() -> None:
+    """List the twenty proposals: number, 2022 item, yearly cost, the targets they accept."""
+    from ..policies.catalogue import catalogue
+
+    for n, p in catalogue().proposals.items():
+        targets = ", ".join(p.targets) or "none"
+        typer.echo(
+            f"{n:>2}  [{p.item_2022:>2}]  {p.cost:>6.1f} M€/yr  targets: {targets}\n    {p.title}"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
+    app.command("compare")(compare_command)
+    app.command("proposals")(proposals_command)

@@ -1,0 +1,117 @@
+"""The two interchangeable implementations of the professionals' monthly step.
+
+``reference``: :func:`adoption_abm.rules.professionals_step`, NumPy, the readable spec.
+``cython``: the compiled twin in ``_kernels.pyx``, bit-identical, much faster.
+Both take ``(pop, est, net, par, key, new_state)`` and return ``(cube, risk)``.
+
+Both read the month's uniforms from the same counter-based stream (:mod:`adoption_abm.draws`),
+so one seed gives the same arrays whichever engine runs. (:mod:`adoption_abm.naive`, the
+benchmark's plain-Mesa baseline, is not an engine: it draws from Python's ``random`` and agrees
+with these two only in distribution.)
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .. import rules
+from ..rules.states import N_STATES
+
+if TYPE_CHECKING:
+    from ..model.network import Network
+    from ..model.state import Establishments, Population
+
+ENGINES = ("cython", "reference")
+KERNEL_ABI = 2
+"""The ``_kernels.ABI`` this module calls; a compiled file with another one is stale."""
+BUILD_HINT = (
+    "install the package with `pip install .` (it needs a C compiler and builds the Cython "
+    "extension), or in a source checkout run `python setup.py build_ext --inplace`; or pass "
+    "engine='reference' (--engine reference), the NumPy implementation, same results, slower"
+)
+
+StepFunction = Callable[..., tuple[np.ndarray, np.ndarray]]
+
+
+class KernelUnavailable(ImportError):
+    """The compiled kernel is not built, or was built from another version of the source."""
+
+
+def kernel_status() -> str | None:
+    """``None`` if the compiled kernel is usable, else why not (with how to build it)."""
+    try:
+        from . import _kernels
+    except ImportError as exc:
+        return f"the compiled kernel adoption_abm._kernels is not available ({exc}): {BUILD_HINT}"
+    abi = getattr(_kernels, "ABI", 1)
+    if abi != KERNEL_ABI:
+        return (
+            f"the compiled kernel {_kernels.__file__} is stale (ABI {abi}, this version needs "
+            f"{KERNEL_ABI}): rebuild it: {BUILD_HINT}"
+        )
+    return None
+
+
+def kernel_available() -> bool:
+    """True if the compiled kernel is built and matches this version."""
+    return kernel_status() is None
+
+
+def cython_step(
+    pop: Population,
+    est: Establishments,
+    net: Network,
+    par: rules.MonthParams,
+    key: np.uint64,
+    new_state: np.ndarray,
+    *,
+    lazy: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The compiled step, with the reference's signature.
+
+    ``lazy=False`` reads the ties of every professional whose decision depends on them (what
+    the benchmark's worst case measures); ``lazy=True`` skips them when the month's uniforms
+    already rule every such transition out. Results are bit-identical either way.
+    """
+    from . import _kernels
+
+    if net.complete and par.mentoring:
+        raise NotImplementedError("reverse mentoring is not defined on the complete network")
+    n_prof, n_fam = par.adopt_mult.shape
+    cube = np.zeros((n_prof, len(par.age_edges) + 1, par.n_types, n_fam, N_STATES), dtype=np.int64)
+    risk = np.zeros((n_prof, n_fam), dtype=np.int64)
+    _kernels.professionals_step(
+        net.indptr, net.indices, net.complete,
+        pop.profession, pop.establishment, pop.birth, pop.propensity, pop.train_prob,
+        pop.skill0, pop.state, pop.skill, pop.trained, new_state,
+        est.deployed, est.type,
+        np.ascontiguousarray(par.p, dtype=np.float64),
+        np.ascontiguousarray(par.q, dtype=np.float64),
+        np.ascontiguousarray(par.adopt_mult, dtype=np.float64),
+        np.ascontiguousarray(par.master_mult, dtype=np.float64),
+        par.skill_effect, par.skill_mastery_effect, par.train_adopt_boost,
+        par.train_master_boost, par.train_skill_gain, par.mentoring,
+        par.mentoring_adoption, par.mentoring_learning, par.mentoring_gap, par.risk_gain,
+        par.t_end, np.ascontiguousarray(par.age_edges, dtype=np.float64), np.uint64(key),
+        cube, risk, lazy,
+    )  # fmt: skip
+    return cube, risk
+
+
+def get_engine(name: str, *, lazy: bool = True) -> StepFunction:
+    """The step function of engine ``name``; a clear error if it is unknown or not built.
+
+    ``lazy`` applies to the compiled kernel only (see :func:`cython_step`).
+    """
+    if name == "reference":
+        return rules.professionals_step
+    if name == "cython":
+        problem = kernel_status()
+        if problem is not None:
+            raise KernelUnavailable(problem)
+        return cython_step if lazy else functools.partial(cython_step, lazy=False)
+    raise ValueError(f"unknown engine {name!r}; allowed: {list(ENGINES)}")

@@ -1,0 +1,290 @@
+"""``AdoptionModel``: the Mesa model. Build, step loop, data collection.
+
+Data flow: scenario file → :class:`~adoption_abm.scenario.Scenario` → :func:`population.build`
+and :func:`network.build_network` (state arrays + CSR ties) → :meth:`AdoptionModel.step`
+(rules or compiled kernel, same signature) → monthly tallies → :class:`outputs.Outputs`
+(Polars frames, summary) and Mesa's DataCollector.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import mesa
+import numpy as np
+import polars as pl
+
+from .. import rules
+from ..engines.registry import get_engine
+from ..outputs.indicators import Outputs, month_label, potential_table
+from ..rules.stream import month_key
+from ..scenario.calendar import MONTHS
+from ..scenario.load import load_scenario, with_overrides
+from ..scenario.schema import Scenario
+from .agents import Establishment, Professional
+from .build import build
+from .network import Network, build_network
+
+AUTO_AGENT_LIMIT = 50_000
+"""With ``agents='auto'``, Mesa agent objects are created for every row up to this many rows."""
+
+
+class AdoptionModel(mesa.Model):
+    """Health professionals adopting AI, digital tools and robotics, month by month.
+
+    Args:
+        scenario: a built-in scenario name, a TOML path or a :class:`Scenario`.
+        rhythm: adoption rhythm preset, ``slow``, ``central`` or ``fast``.
+        scale: agents per real professional (0.01 = one agent per hundred).
+        engine: ``cython`` (compiled kernel) or ``reference`` (NumPy); identical results.
+        agents: Mesa agent objects to create: ``auto`` (all up to 50,000 rows, else none),
+            ``all``, ``none``, or a number for an evenly spaced sample. Others are created on
+            demand by :meth:`professional` / :meth:`establishment`.
+        interventions: policy interventions (see :mod:`adoption_abm.policies`), added to the
+            scenario's own.
+        overrides: dotted scenario fields to replace, e.g. ``{"behaviour.mentoring": True}``.
+        seed: integer seed (what ``mesa.batch_run`` passes); same as ``rng=seed``.
+        rng: seed or ``numpy.random.Generator`` handed to Mesa; all randomness comes from it.
+    """
+
+    def __init__(
+        self,
+        scenario: str | Path | Scenario = "france-2022",
+        rhythm: str = "central",
+        scale: float = 0.01,
+        engine: Literal["cython", "reference"] = "cython",
+        agents: Literal["auto", "all", "none"] | int = "auto",
+        interventions: list[Any] | None = None,
+        overrides: dict[str, Any] | None = None,
+        seed: int | None = None,
+        rng: Any = None,
+    ) -> None:
+        if seed is not None and rng is not None:
+            raise ValueError("pass either seed or rng, not both")
+        super().__init__(rng=seed if seed is not None else rng)
+        # The validated inputs are `model.inputs` (Mesa 3.5 reserves `model.scenario`).
+        self.seed = (
+            seed if seed is not None else (rng if isinstance(rng, int | np.integer) else None)
+        )
+
+        sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        if overrides:
+            sc = with_overrides(sc, overrides)
+        sc.check_rhythm(rhythm)
+        self.inputs: Scenario = sc  # not `scenario`: Mesa 3.5 uses that name
+        self.rhythm = rhythm
+        self.scale = float(scale)
+        self.engine = engine
+        self._step_professionals = get_engine(engine)
+        self.n_months = sc.n_months
+        self.month = 0
+
+        # build: population, establishments, network (all from self.rng, in this order)
+        self.pop, self.est = build(sc, self.scale, self.rng)
+        types = self.est.type
+        team_size = np.array([sc.establishment_types[t].team_size for t in sc.type_ids])[types]
+        net = sc.network
+        self.network: Network = build_network(
+            self.pop.establishment,
+            self.est.start,
+            team_size,
+            self.pop.profession,
+            team_ties=net.team_ties,
+            rewiring=net.rewiring,
+            establishment_ties=net.establishment_ties,
+            professional_ties=net.professional_ties,
+            rng=self.rng,
+        )
+        self._next_state = np.empty_like(self.pop.state)
+
+        # policies (interventions): levers the rules read
+        from ..policies.schedule import PolicySchedule
+
+        self.policy = PolicySchedule(
+            sc, list(sc.interventions) + list(interventions or []), self.pop, self.est
+        )
+        self.levers = self.policy.levers_at(0)
+        rules.refresh(self.pop, self.est, sc, self.year, self.levers)
+
+        # data: tallies of month 0, then one per step
+        self._potential = potential_table(sc, self.n_months)
+        self._cubes: list[np.ndarray] = []
+        self._risks: list[np.ndarray] = []
+        self._record(*rules.tally(self.pop, self.est, self._params(0), self.pop.state))
+
+        self._professionals: dict[int, Professional] = {}
+        self._establishments: dict[int, Establishment] = {}
+        self._materialise(agents)
+
+        self.datacollector = mesa.DataCollector(model_reporters=model_reporters(sc.families))
+        self.datacollector.collect(self)
+
+    # ------------------------------------------------------------------------------------------
+    @property
+    def year(self) -> float:
+        """Decimal year of the current state (start year + months done / 12)."""
+        return self.inputs.start_year + self.month / MONTHS
+
+    @property
+    def n_professionals(self) -> int:
+        return self.pop.n
+
+    def _params(self, month: int) -> rules.MonthParams:
+        return rules.month_params(self.inputs, self.rhythm, max(month, 1), self.levers)
+
+    def step(self) -> None:
+        """Advance one month (see :mod:`adoption_abm.rules` for the order of events)."""
+        if self.month >= self.n_months:
+            self.running = False
+            return
+        m = self.month + 1
+        new_levers = self.policy.levers_at(m)
+        levers_changed = new_levers is not self.levers
+        self.levers = new_levers
+        entrants = rules.replace_retirees(
+            self.pop, self.est, self.inputs, self.year, self.levers, self.rng
+        )
+        if levers_changed or (self.month > 0 and self.month % MONTHS == 0):
+            rules.refresh(self.pop, self.est, self.inputs, self.year, self.levers)
+        elif len(entrants):
+            rules.refresh(self.pop, self.est, self.inputs, self.year, self.levers, rows=entrants)
+        par = self._params(m)
+        key = month_key(self.rng)
+        cube, risk = self._step_professionals(
+            self.pop, self.est, self.network, par, key, self._next_state
+        )
+        self.pop.state, self._next_state = self._next_state, self.pop.state
+        rules.deployment_step(self.est, self.inputs, self.rhythm, m, self.levers, self.rng)
+        self.month = m
+        self._record(cube, risk)
+        self.datacollector.collect(self)
+        if self.month >= self.n_months:
+            self.running = False
+
+    def run(self, months: int | None = None, progress: bool = False) -> AdoptionModel:
+        """Step ``months`` times (default: to the scenario's end); optional progress bar."""
+        todo = self.n_months - self.month if months is None else months
+        steps = range(todo)
+        if progress:
+            from tqdm.auto import tqdm
+
+            steps = tqdm(steps, desc=f"{self.inputs.name} {self.rhythm}", unit="month")
+        for _ in steps:
+            self.step()
+        return self
+
+    # ------------------------------------------------------------------------------------------
+    def _record(self, cube: np.ndarray, risk: np.ndarray) -> None:
+        self._cubes.append(cube)
+        self._risks.append(risk)
+        self._latest: dict[str, float] | None = None
+
+    def outputs(self) -> Outputs:
+        """Indicators over the months simulated so far."""
+        return Outputs(self.inputs, np.stack(self._cubes), np.stack(self._risks), self._potential)
+
+    def timeseries(self) -> pl.DataFrame:
+        """Month × profession × family: adoption and mastery shares, potential, realised, FTE."""
+        return self.outputs().timeseries()
+
+    def indicators(self) -> pl.DataFrame:
+        """Month-level indicators: potential, realised, FTE freed, gaps, downgrading risk."""
+        return self.outputs().indicators()
+
+    def summary(self) -> dict[str, Any]:
+        """Figures for 2025, 2030, 2035 and 2040 (those simulated), in summary.json's shape."""
+        return self.outputs().summary_years()
+
+    def latest(self) -> dict[str, float]:
+        """This month's headline indicators (what the DataCollector records)."""
+        if self._latest is None:
+            m = len(self._cubes) - 1
+            out = Outputs(
+                self.inputs,
+                self._cubes[-1][None],
+                self._risks[-1][None],
+                self._potential[m : m + 1],
+            )
+            row = {k: v[0] for k, v in out.indicator_columns().items()}
+            row.update(month=m, date=month_label(self.inputs, m), year=self.year)
+            row = {k: float(v) if isinstance(v, np.floating) else v for k, v in row.items()}
+            share = out.adoption_share()[0]  # (P, F)
+            h = out.headcount
+            for f, fam in enumerate(self.inputs.families):
+                row[f"adoption_{fam}"] = float(share[:, f] @ h / h.sum())
+            self._latest = row
+        return self._latest
+
+    # ------------------------------------------------------------------------------------------
+    def _materialise(self, agents: Literal["auto", "all", "none"] | int) -> None:
+        n = self.pop.n
+        if agents == "auto":
+            rows: Any = range(n) if n <= AUTO_AGENT_LIMIT else range(0)
+        elif agents == "all":
+            rows = range(n)
+        elif agents == "none":
+            rows = range(0)
+        elif isinstance(agents, int) and agents >= 0:
+            rows = (
+                np.unique(np.linspace(0, n - 1, num=min(agents, n), dtype=np.int64))
+                if agents
+                else []
+            )
+        else:
+            raise ValueError(
+                f"agents must be 'auto', 'all', 'none' or a count >= 0, got {agents!r}"
+            )
+        if len(rows):
+            for e in range(self.est.n):
+                self.establishment(e)
+        for i in rows:
+            self.professional(int(i))
+
+    def professional(self, index: int) -> Professional:
+        """The Mesa agent of professional row ``index`` (created on first request)."""
+        if not 0 <= index < self.pop.n:
+            raise IndexError(f"professional {index} out of range 0..{self.pop.n - 1}")
+        agent = self._professionals.get(index)
+        if agent is None:
+            agent = self._professionals[index] = Professional(self, index)
+        return agent
+
+    def establishment(self, index: int) -> Establishment:
+        """The Mesa agent of establishment row ``index`` (created on first request)."""
+        if not 0 <= index < self.est.n:
+            raise IndexError(f"establishment {index} out of range 0..{self.est.n - 1}")
+        agent = self._establishments.get(index)
+        if agent is None:
+            agent = self._establishments[index] = Establishment(self, index)
+        return agent
+
+
+def _reporter(key: str):
+    def report(model: AdoptionModel) -> float:
+        return model.latest()[key]
+
+    report.__name__ = f"report_{key}"
+    report.__doc__ = f"This month's {key.replace('_', ' ')}."
+    return report
+
+
+HEADLINE_KEYS = (
+    "potential_all",
+    "realised_all",
+    "realised_medical",
+    "realised_non_medical",
+    "fte_freed_all",
+    "multi_speed_gap",
+    "downgrading_risk",
+)
+"""The DataCollector's month-level indicators, besides one ``adoption_<family>`` per family."""
+
+
+def model_reporters(families: tuple[str, ...]) -> dict[str, Any]:
+    """Model-level reporters for Mesa's DataCollector (plain functions the app reuses)."""
+    keys = (*HEADLINE_KEYS, *(f"adoption_{fam}" for fam in families))
+    return {key: _reporter(key) for key in keys}
+
+
+__all__ = ["AdoptionModel", "model_reporters"]

@@ -1,0 +1,1 @@
+"""Analytic checks of the rules: the Bass diffusion limit (:mod:`.bass`)."""

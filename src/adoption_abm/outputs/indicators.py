@@ -1,0 +1,290 @@
+"""From the monthly tallies to the outputs: time freed, FTE, gaps, downgrading risk.
+
+Everything here is computed from two small integer arrays per month (see ``rules.tally``), so it
+costs nothing at full scale and is identical whichever engine produced them:
+
+* ``cube[month, profession, age band, establishment type, family, state]``: headcounts of agents;
+* ``risk[month, profession, family]``: agents who master the family without matching skill growth.
+
+Definitions (fractions in 0-1):
+
+* **potential** of a profession = Σ_f potential share of family f (scenario table, at the end of
+  the month); of a group = headcount-weighted mean over its professions.
+* **realised** of a profession = Σ_f potential_f × share of the profession that masters f; of a
+  group, headcount-weighted mean.
+* **fte_freed** (real scale): realised × headcount × FTE per head for a profession; the sum over
+  professions for ``medical``, ``non_medical`` and ``eight_professions``; ``all`` extrapolates the
+  eight professions' realised gain to the whole workforce (``workforce.total``), as the seeds do.
+* **mix**: share of a profession's realised gain that comes from each family.
+* **effectiveness** of a group of professionals = its realised / its potential.
+  ``gap_profession``, ``gap_age`` and ``gap_establishment`` are the ranges (max - min) of
+  effectiveness across professions, age bands and establishment types; ``multi_speed_gap`` is
+  the largest of the three.
+* **downgrading_risk**: share of the non-medical professions' freed time that is freed for
+  professionals whose digital skill grew by less than ``behaviour.downgrading_skill_gain``
+  since they entered the model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ..scenario.calendar import MONTHS, REPORT_YEARS, table_at, year_end_month
+from ..scenario.schema import Scenario
+
+GROUP_KEYS = ("all", "medical", "non_medical")
+
+
+def potential_table(scenario: Scenario, n_months: int) -> np.ndarray:
+    """Potential share per (month, profession, family) at the end of each month 0..n_months."""
+    pot = scenario.potential
+    fams = scenario.families
+    out = np.zeros((n_months + 1, len(scenario.professions), len(fams)))
+    for m in range(n_months + 1):
+        t = scenario.start_year + m / MONTHS
+        for p, pid in enumerate(scenario.profession_ids):
+            for f, fam in enumerate(fams):
+                out[m, p, f] = table_at(pot.years, pot.shares[pid][fam], t)
+    return out
+
+
+def month_label(scenario: Scenario, month: int) -> str:
+    """'YYYY-MM' of the month that ends at step ``month`` ('start' for month 0)."""
+    if month == 0:
+        return f"{scenario.start_year}-01-01"
+    y, m = divmod(month - 1, MONTHS)
+    return f"{scenario.start_year + y}-{m + 1:02d}"
+
+
+class Outputs:
+    """Indicators computed from the tallies of months ``0..len(cubes)-1``."""
+
+    def __init__(
+        self, scenario: Scenario, cubes: np.ndarray, risks: np.ndarray, potential: np.ndarray
+    ):
+        self.scenario = scenario
+        self.cube = cubes.astype(np.float64)  # (M, P, B, T, F, S): S states
+        self.risk = risks.astype(np.float64)  # (M, P, F)
+        self.pot = potential[: len(cubes)]  # (M, P, F)
+        profs = scenario.profession_ids
+        self.headcount = np.array([scenario.professions[p].headcount for p in profs])
+        self.medical = np.array([scenario.professions[p].group == "medical" for p in profs])
+        self.families = scenario.families
+        n_fam = len(self.families)
+        self.n_agents = self.cube[0].sum(axis=(1, 2, 3, 4)) / n_fam  # (P,)
+        self.weight = self.headcount / np.maximum(self.n_agents, 1)  # persons per agent
+
+    # profession level ----------------------------------------------------------------------
+    def mastery_share(self) -> np.ndarray:
+        """(M, P, F) share of each profession that masters each family."""
+        mastered = self.cube[..., 2].sum(axis=(2, 3))
+        return mastered / np.maximum(self.n_agents, 1)[None, :, None]
+
+    def adoption_share(self) -> np.ndarray:
+        """(M, P, F) share using or mastering."""
+        used = self.cube[..., 1:].sum(axis=(2, 3, 5))
+        return used / np.maximum(self.n_agents, 1)[None, :, None]
+
+    def realised_by_family(self) -> np.ndarray:
+        return self.pot * self.mastery_share()
+
+    def by_profession(self) -> dict[str, np.ndarray]:
+        realised = self.realised_by_family().sum(axis=2)
+        potential = self.pot.sum(axis=2)
+        return {"potential": potential, "realised": realised}
+
+    def _grouped(self, values: np.ndarray) -> dict[str, np.ndarray]:
+        """Headcount-weighted means over professions: all, medical, non_medical. values (M, P)."""
+        out = {}
+        for key, mask in (
+            ("all", np.ones_like(self.medical)),
+            ("medical", self.medical),
+            ("non_medical", ~self.medical),
+        ):
+            h = self.headcount * mask
+            out[key] = values @ h / h.sum() if h.sum() > 0 else np.full(len(values), np.nan)
+        return out
+
+    def fte(self, realised_p: np.ndarray, realised_all: np.ndarray) -> dict[str, np.ndarray]:
+        fte_head = self.scenario.workforce.fte_per_head
+        per_prof = realised_p * self.headcount[None, :] * fte_head
+        return {
+            "all": realised_all * self.scenario.workforce.total * fte_head,
+            "medical": per_prof[:, self.medical].sum(axis=1),
+            "non_medical": per_prof[:, ~self.medical].sum(axis=1),
+            "eight_professions": per_prof.sum(axis=1),
+            "per_profession": per_prof,
+        }
+
+    # gaps ------------------------------------------------------------------------------------
+    def effectiveness(self, axis: str) -> np.ndarray:
+        """(M, G) realised / potential per group of ``axis`` (profession, age, establishment)."""
+        w = self.weight[None, :, None, None]
+        pot_sum = self.pot.sum(axis=2)  # (M, P)
+        heads = self.cube.sum(axis=(4, 5)) / len(self.families)  # (M, P, B, T)
+        mastered = self.cube[..., 2]  # (M, P, B, T, 3)
+        realised = (mastered * self.pot[:, :, None, None, :]).sum(axis=4)  # (M, P, B, T)
+        potential = heads * pot_sum[:, :, None, None]
+        dims = {"profession": (2, 3), "age": (1, 3), "establishment": (1, 2)}[axis]
+        r = (realised * w).sum(axis=dims)
+        p = (potential * w).sum(axis=dims)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(p > 0, r / np.where(p > 0, p, 1), np.nan)
+
+    def gap(self, axis: str) -> np.ndarray:
+        eff = self.effectiveness(axis)
+        ok = ~np.isnan(eff)
+        hi = np.where(ok, eff, -np.inf).max(axis=1)
+        lo = np.where(ok, eff, np.inf).min(axis=1)
+        return np.where(ok.any(axis=1), hi - lo, np.nan)
+
+    def downgrading_risk(self) -> np.ndarray:
+        nm = ~self.medical
+        w = self.weight[None, :, None]
+        at_risk = (self.risk * self.pot * w)[:, nm].sum(axis=(1, 2))
+        mastered = self.cube[..., 2].sum(axis=(2, 3))
+        freed = (mastered * self.pot * w)[:, nm].sum(axis=(1, 2))
+        return np.divide(at_risk, freed, out=np.zeros_like(freed), where=freed > 0)
+
+    # frames ----------------------------------------------------------------------------------
+    def indicators(self) -> pl.DataFrame:
+        """One row per month: potential, realised, FTE freed, gaps, downgrading risk."""
+        return pl.DataFrame(self.indicator_columns())
+
+    def indicator_columns(self) -> dict[str, Any]:
+        """The columns of :meth:`indicators` as NumPy arrays (no frame to build)."""
+        prof = self.by_profession()
+        pot_g = self._grouped(prof["potential"])
+        real_g = self._grouped(prof["realised"])
+        fte = self.fte(prof["realised"], real_g["all"])
+        gaps = {f"gap_{a}": self.gap(a) for a in ("profession", "age", "establishment")}
+        months = np.arange(len(self.cube))
+        cols = {
+            "month": months,
+            "date": [month_label(self.scenario, int(m)) for m in months],
+            "year": self.scenario.start_year + months / MONTHS,
+        }
+        for k in GROUP_KEYS:
+            cols[f"potential_{k}"] = pot_g[k]
+        for k in GROUP_KEYS:
+            cols[f"realised_{k}"] = real_g[k]
+        for k in ("all", "medical", "non_medical", "eight_professions"):
+            cols[f"fte_freed_{k}"] = fte[k]
+        cols.update(gaps)
+        cols["multi_speed_gap"] = np.nanmax(np.vstack(list(gaps.values())), axis=0)
+        cols["downgrading_risk"] = self.downgrading_risk()
+        return cols
+
+    def timeseries(self) -> pl.DataFrame:
+        """Long frame: month × profession × family, with shares, potential, realised and FTE."""
+        m_count, p_count, f_count = self.pot.shape
+        months = np.repeat(np.arange(m_count), p_count * f_count)
+        profs = np.tile(np.repeat(np.arange(p_count), f_count), m_count)
+        fams = np.tile(np.arange(f_count), m_count * p_count)
+        realised = self.realised_by_family()
+        fte_head = self.scenario.workforce.fte_per_head
+        pids = self.scenario.profession_ids
+        return pl.DataFrame(
+            {
+                "month": months,
+                "date": [month_label(self.scenario, int(m)) for m in months],
+                "profession": pl.Series([pids[p] for p in profs], dtype=pl.Categorical),
+                "family": pl.Series([self.families[f] for f in fams], dtype=pl.Categorical),
+                "agents": self.n_agents.astype(np.int64)[profs],
+                "adoption": self.adoption_share().ravel(),
+                "mastery": self.mastery_share().ravel(),
+                "potential": self.pot.ravel(),
+                "realised": realised.ravel(),
+                "fte_freed": (realised * self.headcount[None, :, None] * fte_head).ravel(),
+            }
+        )
+
+    # summary -----------------------------------------------------------------------------------
+    def year_month(self, year: int) -> int:
+        """Step at which the figures for ``year`` are read: the end of December."""
+        return year_end_month(self.scenario.start_year, year)
+
+    def year_summary(self, year: int) -> dict:
+        m = self.year_month(year)
+        if m >= len(self.cube):
+            raise ValueError(f"year {year} is beyond the simulated months")
+        prof = self.by_profession()
+        pot_g = self._grouped(prof["potential"])
+        real_g = self._grouped(prof["realised"])
+        fte = self.fte(prof["realised"], real_g["all"])
+        pids = self.scenario.profession_ids
+        rbf = self.realised_by_family()[m]
+
+        def block(groups: dict[str, np.ndarray], per_prof: np.ndarray) -> dict[str, float]:
+            out = {k: float(groups[k][m]) for k in GROUP_KEYS}
+            out.update({pid: float(per_prof[m, p]) for p, pid in enumerate(pids)})
+            return out
+
+        fte_block = block({k: fte[k] for k in GROUP_KEYS}, fte["per_profession"])
+        fte_block["eight_professions"] = float(fte["eight_professions"][m])
+        mix = {}
+        for p, pid in enumerate(pids):
+            total = rbf[p].sum()
+            mix[pid] = {
+                fam: (float(rbf[p, f] / total) if total > 0 else None)
+                for f, fam in enumerate(self.families)
+            }
+        return {
+            "potential": block(pot_g, prof["potential"]),
+            "realised": block(real_g, prof["realised"]),
+            "fte_freed": fte_block,
+            "mix": mix,
+            "multi_speed_gap": {
+                a: float(self.gap(a)[m]) for a in ("profession", "age", "establishment")
+            },
+            "downgrading_risk": float(self.downgrading_risk()[m]),
+        }
+
+    def summary_years(self) -> dict[str, dict]:
+        start = self.scenario.start_year
+        years = [y for y in REPORT_YEARS if y >= start and self.year_month(y) < len(self.cube)]
+        return {str(y): self.year_summary(y) for y in years}
+
+
+# ---------------------------------------------------------------------------------------------
+# Policy outputs (added with the proposals): value of freed time, pooled effectiveness
+# ---------------------------------------------------------------------------------------------
+def fte_reinvested(out: Outputs, share: np.ndarray) -> dict[str, np.ndarray]:
+    """FTE freed that is reinvested in patient care, per month.
+
+    ``share[month, profession]`` is the share of freed time reinvested (policies' schedule,
+    :meth:`adoption_abm.policies.PolicySchedule.reinvestment`). ``all`` extrapolates the eight
+    professions' reinvested share of their freed time to the whole workforce, like ``fte_freed``.
+    """
+    prof = out.by_profession()
+    realised_all = out._grouped(prof["realised"])["all"]
+    fte = out.fte(prof["realised"], realised_all)
+    per_prof = fte["per_profession"] * share[: len(out.cube)]
+    eight = per_prof.sum(axis=1)
+    total = fte["eight_professions"]
+    ratio = np.divide(eight, total, out=np.zeros_like(eight), where=total > 0)
+    return {
+        "all": fte["all"] * ratio,
+        "medical": per_prof[:, out.medical].sum(axis=1),
+        "non_medical": per_prof[:, ~out.medical].sum(axis=1),
+        "eight_professions": eight,
+    }
+
+
+def pooled_effectiveness(out: Outputs, axis: str, groups: list[int]) -> np.ndarray:
+    """(M,) realised / potential of the professionals in ``groups`` of ``axis`` pooled together
+    (``axis``: profession, age or establishment; ``groups``: indices, e.g. age bands 50+)."""
+    w = out.weight[None, :, None, None]
+    pot_sum = out.pot.sum(axis=2)
+    heads = out.cube.sum(axis=(4, 5)) / out.cube.shape[4]
+    realised = (out.cube[..., 2] * out.pot[:, :, None, None, :]).sum(axis=4)
+    potential = heads * pot_sum[:, :, None, None]
+    pick = {"profession": (slice(None), groups), "age": (slice(None), slice(None), groups)}.get(
+        axis, (slice(None), slice(None), slice(None), groups)
+    )
+    r = (realised * w)[pick].sum(axis=(1, 2, 3))
+    p = (potential * w)[pick].sum(axis=(1, 2, 3))
+    return np.divide(r, p, out=np.full_like(r, np.nan), where=p > 0)

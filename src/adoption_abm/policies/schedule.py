@@ -1,0 +1,217 @@
+"""The twenty proposals as policy levers: catalogue, interventions and the monthly levers.
+
+An intervention is a mapping (validated by :class:`adoption_abm.scenario.Intervention`)::
+
+    {"proposal": 6,            # 1..20, 2018 numbering (see PROPOSALS)
+     "start": "2024-01",       # year-month it takes effect (default: scenario start)
+     "end": "2030-12",         # optional last month in force (default: to the end)
+     "intensity": 1.0,         # 0..5, scales every effect; 1 = the catalogue's strength
+     "targets": {"professions": [...], "establishment_types": [...], "age_bands": [...]},
+     "cost": 50.0}             # optional yearly cost, M€ (default: catalogue x intensity)
+
+``targets`` is optional: absent lists mean everyone.
+
+Each proposal acts through the channels of :class:`adoption_abm.rules.Levers` listed in its
+catalogue entry (``proposals.toml``, with the assumption and source of every number; rendered in
+docs/POLICIES.md). :class:`PolicySchedule` turns a list of interventions into the levers in force
+each month. Interventions compose: multipliers multiply, shifts add, reaches combine as
+``1 - Π(1 - r)``; they are applied in a canonical order, so results depend on the set of
+interventions, the scenario and the seed only, never on the order they were listed in.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..rules.levers import AgentEffect, Levers
+from ..scenario.calendar import age_band_names, month_index
+from ..scenario.interventions import Intervention, validate_interventions
+from ..scenario.schema import Scenario
+from .catalogue import Effect, catalogue
+
+if TYPE_CHECKING:
+    from ..model.state import Establishments, Population
+
+
+# ---------------------------------------------------------------------------------------------
+# The schedule: interventions → levers, month by month
+# ---------------------------------------------------------------------------------------------
+class PolicySchedule:
+    """The levers in force each month, given a list of interventions.
+
+    ``levers_at(month)`` returns the same :class:`Levers` object for months whose effective
+    settings are equal (the model refreshes per-agent multipliers only when the object changes),
+    and the neutral object while nothing is in force, so interventions of intensity 0 leave the
+    model exactly as without them.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        interventions: list[Any],
+        pop: Population | None = None,
+        est: Establishments | None = None,
+    ):
+        self.scenario = scenario
+        self.n_months = scenario.n_months
+        parsed = validate_interventions(scenario, interventions)
+        self.interventions: list[Intervention] = sorted(
+            parsed, key=lambda iv: (iv.proposal, self._span(iv), iv.model_dump_json())
+        )
+        self._n_prof = len(scenario.professions)
+        self._n_types = len(scenario.establishment_types)
+        self._medical = np.array([p.group == "medical" for p in scenario.professions.values()])
+        self._neutral = Levers.neutral(self._n_prof, self._n_types, scenario.n_families)
+        self._cache: dict[tuple, Levers] = {(): self._neutral}
+
+    # -----------------------------------------------------------------------------------------
+    def _span(self, iv: Intervention) -> tuple[int, int]:
+        lo = month_index(self.scenario.start_year, iv.start) if iv.start else 1
+        hi = month_index(self.scenario.start_year, iv.end) if iv.end else self.n_months
+        return lo, hi
+
+    def amplitudes(self, month: int) -> tuple[tuple[int, int, float], ...]:
+        """Non-zero effects in force in ``month``: (intervention, effect, amplitude), with
+        amplitude = value x intensity x ramp."""
+        month = max(month, 1)
+        out = []
+        cat = catalogue().proposals
+        for k, iv in enumerate(self.interventions):
+            lo, hi = self._span(iv)
+            if not lo <= month <= hi:
+                continue
+            for e, eff in enumerate(cat[iv.proposal].effects):
+                onset = lo + eff.lag_months
+                if month < onset:
+                    continue
+                ramp = (
+                    1.0 if eff.ramp_months == 0 else min(1.0, (month - onset + 1) / eff.ramp_months)
+                )
+                amp = eff.value * iv.intensity * ramp
+                if amp != 0.0:
+                    out.append((k, e, amp))
+        return tuple(out)
+
+    def levers_at(self, month: int) -> Levers:
+        """Levers for month ``month`` (1 = January of the first year; 0 is read as 1)."""
+        key = self.amplitudes(month)
+        levers = self._cache.get(key)
+        if levers is None:
+            levers = self._cache[key] = self._build(key)
+        return levers
+
+    # -----------------------------------------------------------------------------------------
+    def _masks(
+        self, iv: Intervention, eff: Effect
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Profession mask (group and targets), type mask and age-band mask (None = all)."""
+        sc = self.scenario
+        prof = np.ones(self._n_prof, dtype=bool)
+        if eff.group != "all":
+            prof &= self._medical if eff.group == "medical" else ~self._medical
+        t = iv.targets
+        types = bands = None
+        if t is not None:
+            if t.professions is not None:
+                prof &= np.isin(sc.profession_ids, t.professions)
+            if t.establishment_types is not None:
+                types = np.isin(sc.type_ids, t.establishment_types)
+            if t.age_bands is not None:
+                bands = np.isin(age_band_names(sc.indicators.age_bands), t.age_bands)
+        return prof, types, bands
+
+    def _build(self, key: tuple[tuple[int, int, float], ...]) -> Levers:
+        lv = Levers.neutral(self._n_prof, self._n_types, self.scenario.n_families)
+        zeros = np.zeros(self._n_prof)
+        entrant = {
+            "entrant_skill": zeros.copy(),
+            "entrant_attitude": zeros.copy(),
+            "entry_age": zeros.copy(),
+        }
+        reinvest = zeros.copy()
+        agent: list[AgentEffect] = []
+        cat = catalogue().proposals
+        for k, e, amp in key:
+            iv = self.interventions[k]
+            eff = cat[iv.proposal].effects[e]
+            prof, types, bands = self._masks(iv, eff)
+            fam = (
+                np.ones(self.scenario.n_families, dtype=bool)
+                if eff.families is None
+                else np.isin(self.scenario.families, eff.families)
+            )
+            mult = max(0.0, 1.0 + amp)
+            ch = eff.channel
+            if ch in ("adoption", "training", "reach"):
+                agent.append(
+                    AgentEffect(
+                        professions=prof,
+                        types=types,
+                        age_bands=bands,
+                        adoption=mult if ch == "adoption" else 1.0,
+                        training=mult if ch == "training" else 1.0,
+                        reach=min(1.0, amp) if ch == "reach" else 0.0,
+                    )
+                )
+            elif ch in ("adoption_family", "mastery"):
+                arr = lv.adoption if ch == "adoption_family" else lv.mastery
+                arr[np.ix_(prof, fam)] *= mult
+            elif ch == "deployment":
+                tmask = np.ones(self._n_types, dtype=bool) if types is None else types
+                lv.deployment[np.ix_(tmask, fam)] *= mult
+            elif ch == "skill_gain":
+                lv.training_skill_gain *= mult
+            elif ch == "training_boost":
+                lv.training_boost *= mult
+            elif ch == "mentoring":
+                lv.mentoring = True
+                if self.scenario.behaviour.mentoring:
+                    lv.mentoring_intensity *= mult
+                else:
+                    lv.mentoring_intensity = amp
+            elif ch in entrant:
+                entrant[ch][prof] += amp
+            elif ch == "reinvestment":
+                reinvest[prof] += amp
+        lv.agent_effects = tuple(agent)
+        if entrant["entrant_skill"].any():
+            lv.entrant_skill_shift = entrant["entrant_skill"]
+        if entrant["entrant_attitude"].any():
+            lv.entrant_attitude_shift = entrant["entrant_attitude"]
+        if entrant["entry_age"].any():
+            lv.entry_age_shift = entrant["entry_age"]
+        lv.extra["reinvestment"] = reinvest
+        return lv
+
+    # outputs ---------------------------------------------------------------------------------
+    def reinvestment(self, n_months: int | None = None) -> np.ndarray:
+        """(months 0..n, P) share of freed time reinvested in care: catalogue base + policies."""
+        n = self.n_months if n_months is None else n_months
+        base_cfg = catalogue().reinvestment
+        base = np.where(self._medical, base_cfg.medical, base_cfg.non_medical)
+        out = np.empty((n + 1, self._n_prof))
+        for m in range(n + 1):
+            extra = self.levers_at(m).extra.get("reinvestment")
+            out[m] = base if extra is None else base + extra
+        return np.clip(out, 0.0, 1.0)
+
+    def cost_by_month(self, n_months: int | None = None) -> np.ndarray:
+        """(months 0..n,) spending in million euros in each month (month 0 is empty)."""
+        n = self.n_months if n_months is None else n_months
+        out = np.zeros(n + 1)
+        cat = catalogue().proposals
+        for iv in self.interventions:
+            prop = cat[iv.proposal]
+            yearly = iv.cost if iv.cost is not None else prop.cost * iv.intensity
+            lo, hi = self._span(iv)
+            if prop.cost_months is not None:
+                hi = min(hi, lo + prop.cost_months - 1)
+            out[lo : min(hi, n) + 1] += yearly / 12.0
+        return out
+
+    def cost_by_year(self) -> dict[int, float]:
+        """Spending in million euros by calendar year."""
+        monthly = self.cost_by_month()[1:].reshape(-1, 12).sum(axis=1)
+        return {self.scenario.start_year + y: float(v) for y, v in enumerate(monthly)}

@@ -1,0 +1,61 @@
+"""Demography: professionals who reach their retirement age are replaced, in the same post and
+ties, by entrants."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..scenario.schema import Scenario
+from .levers import Levers
+from .states import NOT_USING
+
+if TYPE_CHECKING:
+    from ..model.state import Establishments, Population
+
+
+def replace_retirees(
+    pop: Population,
+    est: Establishments,
+    scenario: Scenario,
+    t: float,
+    levers: Levers,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Replace the professionals who reached their retirement age by time ``t`` (start of the
+    month) with entrants in the same posts and ties; return their rows.
+
+    Runs every month, so retirements and arrivals spread over the year as birthdays do.
+    Entrants start from scratch (nothing used, nothing trained unless a policy trains them).
+    Draws from ``rng`` only for the replaced, in row order. The caller refreshes them.
+    """
+    age = t - pop.birth.astype(np.float64)
+    out = np.flatnonzero(age >= pop.retire_age)
+    k = len(out)
+    if k:
+        profs = scenario.profession_ids
+        beh = scenario.behaviour
+        prof = pop.profession[out]
+        entry = np.array([scenario.professions[p].entry_age for p in profs])[prof]
+        if levers.entry_age_shift is not None:
+            entry = entry + levers.entry_age_shift[prof]
+        entry = entry + rng.uniform(-1.0, 1.0, k)
+        lo = np.array([scenario.professions[p].retirement_age[0] for p in profs])[prof]
+        hi = np.array([scenario.professions[p].retirement_age[1] for p in profs])[prof]
+        attitude = rng.beta(beh.attitude.alpha, beh.attitude.beta, k)
+        skill = rng.beta(beh.skill.alpha, beh.skill.beta, k)
+        retire = rng.uniform(lo, hi)
+        skill = skill + beh.skill_age_slope * (entry - 45.0) + beh.entrant_skill_shift
+        if levers.entrant_skill_shift is not None:
+            skill = skill + levers.entrant_skill_shift[prof]
+        if levers.entrant_attitude_shift is not None:
+            attitude = attitude + levers.entrant_attitude_shift[prof]
+        pop.birth[out] = (t - entry).astype(np.float32)
+        pop.retire_age[out] = retire.astype(np.float32)
+        pop.attitude[out] = np.clip(attitude, 0.0, 1.0).astype(np.float32)
+        pop.skill[out] = np.clip(skill, 0.0, 1.0).astype(np.float32)
+        pop.skill0[out] = pop.skill[out]
+        pop.state[out] = NOT_USING
+        pop.trained[out] = 0
+    return out

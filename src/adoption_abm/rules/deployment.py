@@ -1,0 +1,64 @@
+"""Establishments deploy the technology families they lack, as they mature and get cheaper."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..scenario.calendar import MONTHS, month_time, table_at
+from .levers import Levers
+from .stream import one_minus_exp_neg
+
+if TYPE_CHECKING:
+    from ..model.state import Establishments
+    from ..scenario.schema import Scenario
+
+
+# ---------------------------------------------------------------------------------------------
+# Monthly: establishments
+# ---------------------------------------------------------------------------------------------
+def deployment_rates(
+    scenario: Scenario, rhythm: str, t: float, share: np.ndarray, levers: Levers
+) -> np.ndarray:
+    """Yearly deployment hazard per (type, family) at decimal time ``t`` (see module doc)."""
+    dep = scenario.deployment
+    tech = scenario.technologies
+    rates = np.zeros((len(scenario.type_ids), scenario.n_families))
+    for f, (fam, tc) in enumerate(tech.families.items()):
+        maturity = table_at(tech.years, tc.maturity, t)
+        cost = table_at(tech.years, tc.cost, t) / tc.cost[0]
+        afford = math.pow(cost, -dep.cost_elasticity)
+        for k, tid in enumerate(scenario.type_ids):
+            base = dep.base_rate[tid][fam]
+            rates[k, f] = base * maturity * afford
+    rates = rates * (1.0 + dep.peer_weight * share)
+    return rates * scenario.rhythms[rhythm].deployment * levers.deployment
+
+
+def deployment_step(
+    est: Establishments,
+    scenario: Scenario,
+    rhythm: str,
+    month: int,
+    levers: Levers,
+    rng: np.random.Generator,
+) -> int:
+    """Establishments decide this month's deployments (hazards at mid-month). Returns how many."""
+    n_types = len(scenario.type_ids)
+    t = month_time(scenario, month) - 0.5 / MONTHS
+    n_fam = est.deployed.shape[1]
+    count = np.zeros((n_types, n_fam), dtype=np.int64)
+    for f in range(n_fam):
+        count[:, f] = np.bincount(est.type, weights=est.deployed[:, f], minlength=n_types).astype(
+            np.int64
+        )
+    n_by_type = np.bincount(est.type, minlength=n_types)
+    share = count / np.maximum(n_by_type, 1)[:, None]
+    rates = deployment_rates(scenario, rhythm, t, share, levers)
+    prob = one_minus_exp_neg(rates / MONTHS)[est.type]
+    draw = rng.random((est.n, n_fam))
+    new = (est.deployed == 0) & (draw < prob)
+    est.deployed[new] = 1
+    return int(new.sum())

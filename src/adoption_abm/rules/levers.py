@@ -1,0 +1,60 @@
+"""Levers: what policies (and rhythms) change in the rules. Neutral by default; the policy
+schedule (:mod:`adoption_abm.policies.schedule`) fills them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+# ---------------------------------------------------------------------------------------------
+# Levers: what policies (and rhythms) change. Neutral by default; the policy layer fills them.
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AgentEffect:
+    """A policy effect on the professionals that match its masks (``None``: everyone).
+
+    Evaluated by :func:`refresh` on the current population, so targets by age band follow
+    people as they age and entrants inherit the effect of the post they take.
+    """
+
+    professions: np.ndarray | None = None  # (P,) bool
+    types: np.ndarray | None = None  # (T,) bool, establishment types
+    age_bands: np.ndarray | None = None  # (B,) bool, bands of ``indicators.age_bands``
+    adoption: float = 1.0  # multiplier on ψ (adoption propensity)
+    training: float = 1.0  # multiplier on the training probability
+    reach: float = 0.0  # access <- access + reach * (1 - access)
+
+
+@dataclass
+class Levers:
+    """Multipliers and switches that interventions act through. All neutral by default.
+
+    Arrays are indexed ``[profession, family]`` (``P x 3``), ``[type, family]`` (``T x 3``)
+    or ``[profession]``; effects on some professionals only are ``agent_effects``.
+    """
+
+    adoption: np.ndarray  # (P, F) multiplier on adoption hazards
+    mastery: np.ndarray  # (P, F) multiplier on mastery hazards
+    deployment: np.ndarray  # (T, F) multiplier on establishments' deployment hazards
+    training: np.ndarray  # (P,) multiplier on training probability
+    mentoring: bool = False  # reverse mentoring on (in addition to the scenario's switch)
+    mentoring_intensity: float = 1.0  # multiplier on the mentoring weights
+    training_skill_gain: float = 1.0  # multiplier on the skill gained per course
+    training_boost: float = 1.0  # multiplier on the adoption and mastery boosts of the trained
+    entrant_skill_shift: np.ndarray | None = None  # (P,) extra skill of entrants
+    entrant_attitude_shift: np.ndarray | None = None  # (P,) extra attitude of entrants
+    entry_age_shift: np.ndarray | None = None  # (P,) years added to entry age
+    agent_effects: tuple[AgentEffect, ...] = ()  # targeted effects, applied in order by refresh
+    extra: dict = field(default_factory=dict)  # free room for output-side levers
+
+    @classmethod
+    def neutral(cls, n_professions: int, n_types: int, n_families: int) -> Levers:
+        """Levers that change nothing (every multiplier 1, every switch off)."""
+        return cls(
+            adoption=np.ones((n_professions, n_families)),
+            mastery=np.ones((n_professions, n_families)),
+            deployment=np.ones((n_types, n_families)),
+            training=np.ones(n_professions),
+        )

@@ -1,0 +1,20 @@
+"""A professional's state for each technology family, stored as one ``uint8`` per family."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class State(IntEnum):
+    """Where a professional stands with one technology family (``pop.state[i, f]``)."""
+
+    NOT_USING = 0
+    USING = 1  # uses it, still learning
+    MASTERED = 2
+
+
+NOT_USING, USING, MASTERED = State.NOT_USING.value, State.USING.value, State.MASTERED.value
+"""Plain ints of the states, for array comparisons in the rules."""
+STATE_NAMES = tuple(s.name.lower() for s in State)
+"""``("not_using", "using", "mastered")``: the states' names in outputs."""
+N_STATES = len(State)

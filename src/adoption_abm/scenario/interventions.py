@@ -1,0 +1,194 @@
+"""Interventions (proposals switched on) and their checks against a scenario."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_serializer,
+)
+
+from ..policies.catalogue import MAX_INTENSITY, N_PROPOSALS, allowed_targets
+from .calendar import age_band_names, month_index
+from .errors import ScenarioError, format_errors
+from .types import Ident, NonNeg
+
+if TYPE_CHECKING:
+    from .schema import Scenario
+
+
+YearMonth = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+
+class Targets(BaseModel):
+    """Who a policy's per-agent effects reach; an absent list means everyone."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    professions: list[Ident] | None = None
+    establishment_types: list[Ident] | None = None
+    age_bands: list[str] | None = Field(
+        None, description="Age band names, e.g. '<30', '30-40', '>=60' (see indicators.age_bands)."
+    )
+
+    @field_validator("professions", "establishment_types", "age_bands")
+    @classmethod
+    def _non_empty_unique(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None:
+            if not v:
+                raise ValueError("must name at least one (leave the field out to reach everyone)")
+            if len(set(v)) != len(v):
+                raise ValueError(f"names a group twice: {v}")
+        return v
+
+    @model_serializer(mode="wrap")
+    def _drop_none(self, handler):  # TOML has no null
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class Intervention(BaseModel):
+    """One of the twenty proposals switched on (:mod:`adoption_abm.policies`, docs/POLICIES.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    proposal: Annotated[int, Field(strict=True, description="1-20, 2018 numbering.")]
+    start: YearMonth | None = Field(
+        None, description="'YYYY-MM' it takes effect; default: scenario start."
+    )
+    end: YearMonth | None = Field(
+        None, description="Last month in force ('YYYY-MM'); default: to the end."
+    )
+    intensity: Annotated[float, Field(ge=0, le=MAX_INTENSITY, allow_inf_nan=False)] = Field(
+        1.0, description="Scales every effect of the proposal; 1 = default strength, 0 = no effect."
+    )
+    targets: Targets | None = None
+    cost: NonNeg | None = Field(
+        None, description="Yearly cost in million euros; default: the catalogue's cost x intensity."
+    )
+
+    @field_validator("proposal")
+    @classmethod
+    def _known(cls, v: int) -> int:
+        if not 1 <= v <= N_PROPOSALS:
+            raise ValueError(
+                f"unknown proposal {v}; allowed: 1-{N_PROPOSALS} (2018 numbering, docs/POLICIES.md)"
+            )
+        return v
+
+    @model_serializer(mode="wrap")
+    def _drop_none(self, handler):  # TOML has no null
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+# ---------------------------------------------------------------------------------------
+# Interventions: checks that need the whole scenario
+# ---------------------------------------------------------------------------------------
+def intervention_errors(
+    scenario: Scenario, interventions: list[Intervention], first_index: int = 0
+) -> list[tuple[tuple, str]]:
+    """Errors of ``interventions`` against ``scenario``, as ``((path...), message)``.
+
+    Checks: start and end inside the simulated months and in order; target names known and
+    accepted by the proposal's mechanism; no two entries of the same proposal in force in the
+    same month for the same professionals.
+    """
+    errors: list[tuple[tuple, str]] = []
+    first, last = f"{scenario.start_year}-01", f"{scenario.end_year}-12"
+    n_months = scenario.n_months
+    known = {
+        "professions": list(scenario.professions),
+        "establishment_types": list(scenario.establishment_types),
+        "age_bands": age_band_names(scenario.indicators.age_bands),
+    }
+    spans: list[tuple[int, int, int, Intervention]] = []
+    for k, iv in enumerate(interventions, start=first_index):
+        path = ("interventions", k)
+        lo = month_index(scenario.start_year, iv.start) if iv.start else 1
+        hi = month_index(scenario.start_year, iv.end) if iv.end else n_months
+        for name, value, when in (("start", iv.start, lo), ("end", iv.end, hi)):
+            if value is not None and not 1 <= when <= n_months:
+                errors.append(
+                    ((*path, name), f"{value} is outside the simulated months {first} to {last}")
+                )
+        if iv.end is not None and hi < lo:
+            errors.append(((*path, "end"), f"{iv.end} is before start {iv.start or first}"))
+        if iv.targets is not None:
+            allowed = allowed_targets(iv.proposal)
+            for dim, names in known.items():
+                given = getattr(iv.targets, dim)
+                if given is None:
+                    continue
+                if dim not in allowed:
+                    errors.append(
+                        (
+                            (*path, "targets", dim),
+                            f"proposal {iv.proposal} cannot be restricted by {dim} (its mechanism "
+                            f"acts on {_describe(allowed)}); allowed targets: "
+                            f"{list(allowed) or 'none'}",
+                        )
+                    )
+                for name in given:
+                    if name not in names:
+                        errors.append(
+                            ((*path, "targets", dim), f"unknown name {name!r}; allowed: {names}")
+                        )
+        spans.append((k, lo, hi, iv))
+    for a, (ka, lo_a, hi_a, iva) in enumerate(spans):
+        for kb, lo_b, hi_b, ivb in spans[a + 1 :]:
+            same = iva.proposal == ivb.proposal and _targets_meet(iva, ivb)
+            if same and lo_a <= hi_b and lo_b <= hi_a:
+                errors.append(
+                    (
+                        ("interventions", kb),
+                        f"proposal {ivb.proposal} is already in force for the same professionals "
+                        f"in the same months (interventions.{ka}); give them disjoint periods "
+                        "(start/end) or disjoint targets, or one entry with a higher intensity",
+                    )
+                )
+    return errors
+
+
+def _describe(allowed: tuple[str, ...]) -> str:
+    return "establishments or professions as a whole" if not allowed else ", ".join(allowed)
+
+
+def _targets_meet(a: Intervention, b: Intervention) -> bool:
+    """Whether two entries' targets share some professional (absent list = everyone)."""
+    for dim in ("professions", "establishment_types", "age_bands"):
+        x = getattr(a.targets, dim) if a.targets else None
+        y = getattr(b.targets, dim) if b.targets else None
+        if x is not None and y is not None and not set(x) & set(y):
+            return False
+    return True
+
+
+_INTERVENTIONS = TypeAdapter(list[Intervention])
+
+
+def validate_interventions(
+    scenario: Scenario, items: Iterable[Any], label: str = "interventions"
+) -> list[Intervention]:
+    """Parse ``items`` (mappings or :class:`Intervention`) and check them together against
+    ``scenario`` (pass the scenario's own interventions in ``items`` to check them with the
+    others); raise :class:`ScenarioError` naming ``label`` and the field.
+    """
+    extra = [iv.model_dump() if isinstance(iv, Intervention) else iv for iv in items]
+    try:
+        parsed = _INTERVENTIONS.validate_python(extra)
+    except ValidationError as exc:
+        errs = [
+            (f"interventions.{p}" if p else "interventions", m)
+            for p, m in format_errors(exc.errors())
+        ]
+        raise ScenarioError(label, errs) from None
+    errors = intervention_errors(scenario, parsed)
+    if errors:
+        raise ScenarioError(label, [(".".join(map(str, p)), m) for p, m in errors])
+    return parsed

@@ -1,0 +1,546 @@
+"""Scenario files: validated, frozen model inputs read from TOML.
+
+A scenario holds every input of the model. Each block of numbers says where its numbers come
+from: a ``source`` string for the whole block, or ``sources.<field>`` for one field. A number
+that is not taken from a document says so with a source starting with "assumption".
+
+Errors name the file, the field path and what is allowed (:class:`ScenarioError`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+
+from .calendar import n_months
+from .errors import ScenarioError, _CrossError
+from .interventions import Intervention, intervention_errors
+from .types import SHARE_TOL, Finite, Ident, NonNeg, Positive, Unit
+
+MAX_FAMILIES = 4
+"""Most technology families a scenario may list (the compiled kernel packs a professional's
+states for all families into one byte: one 'uses' and one 'masters' bit per family)."""
+
+
+GROUPS: tuple[str, ...] = ("medical", "non_medical")
+
+
+RHYTHMS: tuple[str, ...] = ("slow", "central", "fast")
+
+
+class Block(BaseModel):
+    """A group of inputs that share a source. Every number must be covered by a source."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    source: str = Field(
+        "", description="Where the block's numbers come from, or 'assumption: why'."
+    )
+    sources: dict[str, str] = Field(
+        default_factory=dict, description="Per-field sources, overriding `source`."
+    )
+
+    @model_validator(mode="after")
+    def _every_number_has_a_source(self) -> Block:
+        fields = type(self).model_fields
+        for name in self.sources:
+            if name not in fields or name in ("source", "sources"):
+                allowed = sorted(n for n in fields if n not in ("source", "sources"))
+                raise ValueError(f"sources names unknown field {name!r}; allowed: {allowed}")
+        for name in fields:
+            if name in ("source", "sources"):
+                continue
+            value = getattr(self, name)
+            if _holds_numbers(value) and not (
+                self.sources.get(name, "").strip() or self.source.strip()
+            ):
+                raise ValueError(
+                    f'field {name!r} holds numbers but has no source: add `source = "..."` '
+                    f'to the block or `sources.{name} = "..."` (a document, or '
+                    "'assumption: ...')"
+                )
+        return self
+
+
+def _holds_numbers(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    if isinstance(value, Block):
+        return False  # a nested block carries its own sources
+    if isinstance(value, Mapping):
+        return any(_holds_numbers(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_holds_numbers(v) for v in value)
+    return False
+
+
+def _check_years(years: list[int]) -> list[int]:
+    if len(years) < 2:
+        raise ValueError("needs at least two years")
+    if any(b <= a for a, b in itertools.pairwise(years)):
+        raise ValueError(f"years must be strictly increasing, got {years}")
+    return years
+
+
+def _check_shares(shares: Mapping[str, float], what: str) -> None:
+    total = math.fsum(shares.values())
+    if abs(total - 1.0) > SHARE_TOL:
+        raise ValueError(f"{what} must sum to 1, they sum to {total:.6g}")
+
+
+FamilyValues = dict[Ident, NonNeg]
+"""One number per technology family, keyed by the family's name (checked against the
+scenario's families)."""
+UnitFamilyValues = dict[Ident, Unit]
+
+
+class Workforce(Block):
+    total: Annotated[int, Field(gt=0)] = Field(
+        description="Whole health workforce, the base the seeds' FTE figure refers to."
+    )
+    fte_per_head: Annotated[float, Field(gt=0, le=1.5, allow_inf_nan=False)] = 1.0
+
+
+class AgeDistribution(Block):
+    mean: Positive
+    sd: Positive
+    min: Positive
+    max: Positive
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AgeDistribution:
+        if not self.min < self.mean < self.max:
+            raise ValueError(f"need min < mean < max, got {self.min}, {self.mean}, {self.max}")
+        return self
+
+
+class Profession(Block):
+    label: str
+    group: Literal["medical", "non_medical"]
+    headcount: Positive
+    age: AgeDistribution
+    entry_age: Positive = Field(description="Age at which new professionals enter the workforce.")
+    retirement_age: tuple[Positive, Positive] = Field(
+        description="Retirement age drawn uniformly between these two ages."
+    )
+    spread: dict[Ident, Unit] = Field(
+        description="Share of the profession working in each establishment type (sums to 1)."
+    )
+    training_access: Unit = Field(
+        description="Relative access to continuing training (1 = best served)."
+    )
+
+    @field_validator("spread")
+    @classmethod
+    def _spread_sums_to_one(cls, v: dict[str, float]) -> dict[str, float]:
+        _check_shares(v, "spread shares")
+        return v
+
+    @model_validator(mode="after")
+    def _ages(self) -> Profession:
+        lo, hi = self.retirement_age
+        if lo > hi:
+            raise ValueError(f"retirement_age must be (min, max) with min <= max, got {lo}, {hi}")
+        if not self.age.min <= self.entry_age < lo:
+            raise ValueError(
+                f"entry_age {self.entry_age} must lie between age.min {self.age.min} "
+                f"and the lowest retirement age {lo}"
+            )
+        return self
+
+
+class EstablishmentType(Block):
+    label: str
+    count: Positive = Field(description="Number of establishments of this type in France.")
+    size_sigma: NonNeg = Field(description="Log-normal dispersion of establishment sizes.")
+    team_size: Annotated[int, Field(ge=1, le=200)] = Field(
+        description="Mean size of a team (unit, service) inside an establishment."
+    )
+    training_access: Unit = Field(description="Multiplier on staff's access to training.")
+
+
+class Technology(Block):
+    label: str = Field("", description="Name shown in charts; default: the family's key.")
+    spontaneous: NonNeg = Field(description="Bass p: yearly spontaneous adoption rate.")
+    peer: NonNeg = Field(description="Bass q: yearly adoption rate per unit share of ties using.")
+    mastery_months: Positive = Field(description="Mean months from first use to mastery.")
+    maturity: list[Unit] = Field(description="Maturity index (0-1) at `technologies.years`.")
+    cost: list[Positive] = Field(description="Cost index (first year = 1) at `technologies.years`.")
+    initial_using: Unit = Field(
+        description="Share of staff using (learning) on 1 January of the first year, "
+        "in establishments that have deployed the family."
+    )
+    initial_mastered: Unit = Field(description="Share of such staff who have mastered it.")
+
+    def title(self, key: str) -> str:
+        """The label, or the family's key when the scenario gives none."""
+        return self.label or key
+
+    @model_validator(mode="after")
+    def _initial(self) -> Technology:
+        if self.initial_using + self.initial_mastered > 1 + SHARE_TOL:
+            raise ValueError("initial_using + initial_mastered must not exceed 1")
+        return self
+
+
+class Technologies(Block):
+    """The technology families, in the order of their tables in the file: that order is the
+    column order of every array with one column per family (states, deployments, tallies).
+
+    In TOML each family is a table under ``[technologies]`` (``[technologies.ai]``, ...), beside
+    ``years``; in Python they are ``families`` (``scenario.technologies["ai"]``).
+    """
+
+    years: list[int]
+    families: dict[Ident, Technology] = Field(
+        description="The technology families (one table each under [technologies])."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_families(cls, data: Any) -> Any:
+        """Tables beside ``years`` are the families (the file's shape); keep Python's."""
+        if isinstance(data, Mapping) and "families" not in data:
+            reserved = {"years", "source", "sources"}
+            data = {
+                **{k: v for k, v in data.items() if k in reserved},
+                "families": {k: v for k, v in data.items() if k not in reserved},
+            }
+        return data
+
+    @model_serializer(mode="wrap")
+    def _flatten_families(self, handler):  # back to the file's shape
+        out = handler(self)
+        return {**{k: v for k, v in out.items() if k != "families"}, **out["families"]}
+
+    @field_validator("years")
+    @classmethod
+    def _years(cls, v: list[int]) -> list[int]:
+        return _check_years(v)
+
+    @field_validator("families")
+    @classmethod
+    def _n_families(cls, v: dict) -> dict:
+        if not 1 <= len(v) <= MAX_FAMILIES:
+            raise ValueError(
+                f"needs between 1 and {MAX_FAMILIES} technology families, got {len(v)}"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _lengths(self) -> Technologies:
+        for fam, tech in self.families.items():
+            for name in ("maturity", "cost"):
+                if len(getattr(tech, name)) != len(self.years):
+                    raise ValueError(
+                        f"{fam}.{name} has {len(getattr(tech, name))} values, "
+                        f"years has {len(self.years)}"
+                    )
+        return self
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The families' names, in column order."""
+        return tuple(self.families)
+
+    def family(self, f: int) -> Technology:
+        """Family number ``f`` (its column in the arrays)."""
+        return self.families[self.names[f]]
+
+    def __getitem__(self, name: str) -> Technology:
+        return self.families[name]
+
+
+class Potential(Block):
+    """Share of a profession's working time that each family frees once mastered."""
+
+    years: list[int]
+    shares: dict[Ident, dict[Ident, list[Unit]]]
+
+    @field_validator("years")
+    @classmethod
+    def _years(cls, v: list[int]) -> list[int]:
+        return _check_years(v)
+
+    @model_validator(mode="after")
+    def _shapes(self) -> Potential:
+        n = len(self.years)
+        for prof, fams in self.shares.items():
+            for fam, vals in fams.items():
+                if len(vals) != n:
+                    raise ValueError(f"shares.{prof}.{fam} has {len(vals)} values, years has {n}")
+            for k in range(n):
+                total = sum(vals[k] for vals in fams.values())
+                if total > 1 + SHARE_TOL:
+                    raise ValueError(
+                        f"shares.{prof} sums to {total:.3g} > 1 in {self.years[k]}: "
+                        "a profession cannot free more than all of its time"
+                    )
+        return self
+
+
+class Deployment(Block):
+    """How establishments decide to deploy a family (yearly hazards)."""
+
+    base_rate: dict[Ident, FamilyValues] = Field(
+        description="Yearly deployment hazard per establishment type at maturity 1, cost 1, "
+        "no deployed peers."
+    )
+    peer_weight: NonNeg = Field(
+        description="Hazard multiplier slope on the share of same-type establishments "
+        "that have deployed."
+    )
+    cost_elasticity: NonNeg = Field(description="Hazard ∝ (cost/first-year cost)^-elasticity.")
+    initial: dict[Ident, UnitFamilyValues] = Field(
+        description="Share of establishments of each type that have deployed on 1 January."
+    )
+
+
+class Beta(Block):
+    alpha: Positive
+    beta: Positive
+
+
+class Behaviour(Block):
+    attitude: Beta
+    skill: Beta
+    skill_age_slope: Finite = Field(description="Change of initial digital skill per year of age.")
+    entrant_skill_shift: Finite = Field(description="Extra digital skill of new entrants.")
+    attitude_effect: NonNeg = Field(description="Adoption multiplier slope on attitude - 0.5.")
+    skill_effect: NonNeg = Field(description="Adoption multiplier slope on skill - 0.5.")
+    age_effect: Finite = Field(description="Adoption multiplier slope per decade over 45.")
+    skill_mastery_effect: NonNeg = Field(description="Mastery-speed slope on skill - 0.5.")
+    propensity_floor: Annotated[float, Field(gt=0, le=1)] = Field(
+        description="Lowest adoption multiplier anyone has."
+    )
+    training_rate: Unit = Field(
+        description="Monthly probability of a training course for a fully served professional."
+    )
+    training_skill_gain: Unit = Field(description="Training moves skill this share towards 1.")
+    training_adoption_boost: NonNeg = Field(description="Adoption rate x (1 + boost) once trained.")
+    training_mastery_boost: NonNeg = Field(description="Mastery rate x (1 + boost) once trained.")
+    mentoring: bool = Field(False, description="Reverse mentoring switch (proposal 7).")
+    mentoring_adoption: NonNeg = Field(
+        description="Yearly adoption rate per unit share of younger ties who master the family."
+    )
+    mentoring_learning: NonNeg = Field(
+        description="Mastery-rate slope on the share of younger ties who master the family."
+    )
+    mentoring_age_gap: NonNeg = Field(description="Years younger a tie must be to mentor.")
+    downgrading_skill_gain: NonNeg = Field(
+        description="Skill growth below which a paramedical's freed time counts as at risk."
+    )
+
+
+class NetworkParams(Block):
+    team_ties: Annotated[int, Field(ge=0, le=64)]
+    rewiring: Unit
+    establishment_ties: Annotated[int, Field(ge=0, le=64)]
+    professional_ties: Annotated[int, Field(ge=0, le=64)]
+
+
+class Rhythm(Block):
+    adoption: Positive = Field(description="Multiplier on professionals' adoption rates.")
+    deployment: Positive = Field(description="Multiplier on establishments' deployment rates.")
+    mastery: Positive = Field(description="Multiplier on mastery speed.")
+
+
+class Indicators(Block):
+    age_bands: list[Positive] = Field(description="Upper edges of the age bands (years).")
+
+    @field_validator("age_bands")
+    @classmethod
+    def _increasing(cls, v: list[float]) -> list[float]:
+        if any(b <= a for a, b in itertools.pairwise(v)):
+            raise ValueError(f"age_bands must be strictly increasing, got {v}")
+        return v
+
+
+class Role(Block):
+    """An emerging role whose demand grows with adoption (:mod:`adoption_abm.roles`)."""
+
+    label: str
+    families: list[Ident] = Field(description="Families whose use needs it.")
+    states: Literal["adopters", "masters"] = Field(
+        description="Count professionals who use or master ('adopters') or only those who master."
+    )
+    professions: list[Ident] | None = Field(None, description="Professions counted; default: all.")
+    establishment_types: list[Ident] | None = Field(
+        None, description="Types counted; default: all."
+    )
+    fte_per_1000: NonNeg = Field(description="FTE of the role per 1,000 counted professionals.")
+
+    @model_serializer(mode="wrap")
+    def _drop_none(self, handler):  # TOML has no null
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class Scenario(BaseModel):
+    """Every input of a model run, validated. Build it with :func:`load_scenario`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal[1]
+    name: str
+    title: str
+    description: str = ""
+    start_year: Annotated[int, Field(ge=1900, le=2200)]
+    end_year: Annotated[int, Field(ge=1900, le=2200)]
+    workforce: Workforce
+    professions: dict[Ident, Profession]
+    establishment_types: dict[Ident, EstablishmentType]
+    technologies: Technologies
+    potential: Potential
+    deployment: Deployment
+    behaviour: Behaviour
+    network: NetworkParams
+    rhythms: dict[Ident, Rhythm]
+    indicators: Indicators
+    interventions: list[Intervention] = Field(
+        default_factory=list, description="Policy interventions switched on in this scenario."
+    )
+    roles: dict[Ident, Role] = Field(
+        default_factory=dict,
+        description="Emerging roles and their ratios; empty: the package's roles.toml.",
+    )
+
+    @field_validator("professions")
+    @classmethod
+    def _n_professions(cls, v: dict) -> dict:
+        if not 1 <= len(v) <= 64:
+            raise ValueError(f"needs between 1 and 64 professions, got {len(v)}")
+        return v
+
+    @field_validator("establishment_types")
+    @classmethod
+    def _n_types(cls, v: dict) -> dict:
+        if not 1 <= len(v) <= 32:
+            raise ValueError(f"needs between 1 and 32 establishment types, got {len(v)}")
+        return v
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Scenario:
+        errors: list[tuple[tuple, str]] = []
+        if self.end_year <= self.start_year:
+            errors.append((("end_year",), f"must be after start_year {self.start_year}"))
+        types = list(self.establishment_types)
+        profs = list(self.professions)
+        fams = list(self.technologies.families)
+        for pid, prof in self.professions.items():
+            for t in prof.spread:
+                if t not in types:
+                    errors.append(
+                        (
+                            ("professions", pid, "spread", t),
+                            f"unknown establishment type; allowed: {types}",
+                        )
+                    )
+        for prof in self.potential.shares:
+            if prof not in profs:
+                errors.append(
+                    (("potential", "shares", prof), f"unknown profession; allowed: {profs}")
+                )
+        for prof in profs:
+            if prof not in self.potential.shares:
+                errors.append((("potential", "shares"), f"missing profession {prof!r}"))
+        for name in ("base_rate", "initial"):
+            table = getattr(self.deployment, name)
+            for t in table:
+                if t not in types:
+                    errors.append(
+                        (("deployment", name, t), f"unknown establishment type; allowed: {types}")
+                    )
+            for t in types:
+                if t not in table:
+                    errors.append((("deployment", name), f"missing establishment type {t!r}"))
+            for t, values in table.items():
+                errors.extend(_family_errors(("deployment", name, t), values, fams))
+        for prof, shares in self.potential.shares.items():
+            errors.extend(_family_errors(("potential", "shares", prof), shares, fams))
+        for r in RHYTHMS:
+            if r not in self.rhythms:
+                errors.append((("rhythms",), f"missing rhythm {r!r}; need {list(RHYTHMS)}"))
+        for name, years in (
+            ("technologies", self.technologies.years),
+            ("potential", self.potential.years),
+        ):
+            if years[0] > self.start_year or years[-1] < self.end_year:
+                errors.append(
+                    (
+                        (name, "years"),
+                        f"must cover {self.start_year}-{self.end_year}, got {years[0]}-{years[-1]}",
+                    )
+                )
+        errors.extend(intervention_errors(self, self.interventions))
+        for rid, role in self.roles.items():
+            for name in role.families:
+                if name not in fams:
+                    errors.append(
+                        (("roles", rid, "families"), f"unknown family {name!r}; allowed: {fams}")
+                    )
+            for key, known in (("professions", profs), ("establishment_types", types)):
+                for name in getattr(role, key) or []:
+                    if name not in known:
+                        errors.append(
+                            (("roles", rid, key), f"unknown name {name!r}; allowed: {known}")
+                        )
+        if errors:
+            raise _CrossError(errors)
+        return self
+
+    # Convenience views -------------------------------------------------------------------
+    @property
+    def families(self) -> tuple[str, ...]:
+        """The technology families' names, in the column order of every per-family array."""
+        return self.technologies.names
+
+    @property
+    def n_families(self) -> int:
+        return len(self.technologies.families)
+
+    @property
+    def n_months(self) -> int:
+        """Steps from January of ``start_year`` to December of ``end_year``."""
+        return n_months(self.start_year, self.end_year)
+
+    def check_rhythm(self, rhythm: str, label: str = "rhythm", field: str = "rhythm") -> str:
+        """``rhythm`` if the scenario defines it, else a :class:`ScenarioError` naming ``label``
+        and ``field`` with the rhythms allowed."""
+        if rhythm not in self.rhythms:
+            raise ScenarioError(
+                label, [(field, f"unknown rhythm {rhythm!r}; allowed: {list(self.rhythms)}")]
+            )
+        return rhythm
+
+    @property
+    def profession_ids(self) -> list[str]:
+        return list(self.professions)
+
+    @property
+    def type_ids(self) -> list[str]:
+        return list(self.establishment_types)
+
+
+def _family_errors(path: tuple, values: Mapping[str, Any], families: list[str]) -> list:
+    """Errors of a table keyed by family: every family present, no other."""
+    errors = []
+    missing = [f for f in families if f not in values]
+    if missing:
+        errors.append((path, f"lacks families {missing}; the scenario's families: {families}"))
+    for name in values:
+        if name not in families:
+            errors.append(((*path, name), f"unknown family; allowed: {families}"))
+    return errors

@@ -110,7 +110,7 @@ class Clock:
 def time_engine(step, model: AdoptionModel, reps: int) -> list[Clock]:
     """``reps`` one-month steps from ``model``'s state (restored between them)."""
     skill, trained = model.pop.skill.copy(), model.pop.trained.copy()
-    par = model._params(model.month + 1)
+    par = model.month_params(model.month + 1)
     new_state = np.empty_like(model.pop.state)
     clocks = []
     for r in range(reps):

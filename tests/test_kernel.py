@@ -49,17 +49,19 @@ def assert_same(ref: AdoptionModel, other: AdoptionModel, label: str) -> None:
         a, b = getattr(ref.pop, name), getattr(other.pop, name)
         assert a.dtype == b.dtype and np.array_equal(a, b), f"pop.{name} differs ({where})"
     assert np.array_equal(ref.est.deployed, other.est.deployed), f"est.deployed differs ({where})"
-    assert np.array_equal(ref._cubes[-1], other._cubes[-1]), f"tally cube differs ({where})"
-    assert np.array_equal(ref._risks[-1], other._risks[-1]), f"risk tally differs ({where})"
+    assert np.array_equal(ref.tallies.cubes[-1], other.tallies.cubes[-1]), (
+        f"tally cube differs ({where})"
+    )
+    assert np.array_equal(ref.tallies.risks[-1], other.tallies.risks[-1]), (
+        f"risk tally differs ({where})"
+    )
 
 
 def lockstep(months: int | None = None, **kwargs) -> AdoptionModel:
     """Run one model per stepper side by side, comparing everything after every month."""
     models = {}
     for name, step in steppers().items():
-        m = AdoptionModel(engine="reference", agents="none", **kwargs)
-        m._step_professionals = step
-        models[name] = m
+        models[name] = AdoptionModel(engine=step, agents="none", **kwargs)
     ref = models.pop("reference")
     todo = ref.n_months if months is None else months
     for _ in range(todo):
@@ -194,7 +196,7 @@ def compare_one_step(
 
 def busy_params(model: AdoptionModel, **changes) -> rules.MonthParams:
     """A month with large hazards, so that every kind of transition happens."""
-    par = model._params(1)
+    par = model.month_params(1)
     par.adopt_mult = par.adopt_mult * 20.0
     par.master_mult = par.master_mult * 5.0
     par.mentoring = True

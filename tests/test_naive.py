@@ -49,7 +49,7 @@ def one_month_counts(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(reps, 7) transition counts of the reference and of the naive model, each from
     ``model``'s current state, one month, independent random numbers per replication."""
-    par = model._params(model.month + 1)
+    par = model.month_params(model.month + 1)
     rng = np.random.default_rng(99)
     ref, naive = [], []
     for r in range(reps):
@@ -60,14 +60,14 @@ def one_month_counts(
 
         nm = NaiveModel.from_model(model, seed=1000 + r)
         if q_scale != 1.0:
-            original = nm._params
+            original = nm.month_params
 
             def scaled(month, original=original):
                 par = original(month)
                 par.q = [q * q_scale for q in par.q]
                 return par
 
-            nm._params = scaled
+            nm.month_params = scaled
         nm.step_professionals()
         people = list(nm.professionals)
         naive.append(
@@ -97,8 +97,8 @@ def test_same_seed_same_initial_population():
     naive = NaiveModel(seed=4, scale=0.002)
     ref = AdoptionModel(seed=4, scale=0.002, agents="none")
     assert np.array_equal(naive.state_array(), ref.pop.state)
-    assert np.array_equal(naive._cubes[0], ref._cubes[0]) and np.array_equal(
-        naive._risks[0], ref._risks[0]
+    assert np.array_equal(naive.tallies.cubes[0], ref.tallies.cubes[0]) and np.array_equal(
+        naive.tallies.risks[0], ref.tallies.risks[0]
     )
     people = list(naive.professionals)
     assert [len(a.ties) for a in people] == ref.network.degree().tolist()

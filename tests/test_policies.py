@@ -125,8 +125,8 @@ def test_proposal_alone_moves_its_claimed_outputs(number, baseline_metrics, sc):
 # --- results depend on the seed and the inputs only ----------------------------------------------
 def arrays(m):
     return (
-        np.stack(m._cubes),
-        np.stack(m._risks),
+        np.stack(m.tallies.cubes),
+        np.stack(m.tallies.risks),
         m.pop.state,
         m.pop.skill,
         m.pop.trained,
@@ -151,7 +151,7 @@ def test_intensity_zero_reproduces_the_baseline_bit_for_bit():
 def test_policies_do_not_change_how_many_random_numbers_are_drawn():
     base = run(seed=6)
     every = run([{"proposal": n} for n in PROPOSALS], seed=6)
-    assert not np.array_equal(np.stack(base._cubes), np.stack(every._cubes))
+    assert not np.array_equal(np.stack(base.tallies.cubes), np.stack(every.tallies.cubes))
     assert every.rng.bit_generator.state == base.rng.bit_generator.state
 
 
@@ -166,7 +166,7 @@ def test_same_seed_same_result_other_seed_differs():
     ivs = [{"proposal": 6}, {"proposal": 12, "start": "2024-07"}]
     a, b, c = run(ivs, seed=9, months=60), run(ivs, seed=9, months=60), run(ivs, seed=10, months=60)
     assert_same(a, b)
-    assert not np.array_equal(np.stack(a._cubes), np.stack(c._cubes))
+    assert not np.array_equal(np.stack(a.tallies.cubes), np.stack(c.tallies.cubes))
 
 
 def test_engines_agree_with_every_policy_on():

@@ -9,14 +9,14 @@ and :func:`network.build_network` (state arrays + CSR ties) → :meth:`AdoptionM
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import mesa
 import numpy as np
 import polars as pl
 
 from .. import rules
-from ..engines.registry import get_engine
+from ..engines.registry import StepFunction, get_engine
 from ..outputs.indicators import Outputs, month_label, potential_table
 from ..rules.stream import month_key
 from ..scenario.calendar import MONTHS
@@ -30,6 +30,15 @@ AUTO_AGENT_LIMIT = 50_000
 """With ``agents='auto'``, Mesa agent objects are created for every row up to this many rows."""
 
 
+class Tallies(NamedTuple):
+    """A model's monthly tallies (see :func:`adoption_abm.rules.tallies.tally`): element ``m``
+    of each list is month ``m``'s array."""
+
+    cubes: list[np.ndarray]  # (P, B, T, F, S) professionals by profession, age band, type,
+    # family and state
+    risks: list[np.ndarray]  # (P, F) masters whose skill grew too little (downgrading risk)
+
+
 class AdoptionModel(mesa.Model):
     """Health professionals adopting AI, digital tools and robotics, month by month.
 
@@ -37,7 +46,9 @@ class AdoptionModel(mesa.Model):
         scenario: a built-in scenario name, a TOML path or a :class:`Scenario`.
         rhythm: adoption rhythm preset, ``slow``, ``central`` or ``fast``.
         scale: agents per real professional (0.01 = one agent per hundred).
-        engine: ``cython`` (compiled kernel) or ``reference`` (NumPy); identical results.
+        engine: ``cython`` (compiled kernel) or ``reference`` (NumPy), identical results; or
+            a step function with their signature (:data:`~adoption_abm.engines.StepFunction`),
+            e.g. to compare engines in lockstep or to time the step.
         agents: Mesa agent objects to create: ``auto`` (all up to 50,000 rows, else none),
             ``all``, ``none``, or a number for an evenly spaced sample. Others are created on
             demand by :meth:`professional` / :meth:`establishment`.
@@ -53,7 +64,7 @@ class AdoptionModel(mesa.Model):
         scenario: str | Path | Scenario = "france-2022",
         rhythm: str = "central",
         scale: float = 0.01,
-        engine: Literal["cython", "reference"] = "cython",
+        engine: Literal["cython", "reference"] | StepFunction = "cython",
         agents: Literal["auto", "all", "none"] | int = "auto",
         interventions: list[Any] | None = None,
         overrides: dict[str, Any] | None = None,
@@ -75,8 +86,8 @@ class AdoptionModel(mesa.Model):
         self.inputs: Scenario = sc  # not `scenario`: Mesa 3.5 uses that name
         self.rhythm = rhythm
         self.scale = float(scale)
-        self.engine = engine
-        self._step_professionals = get_engine(engine)
+        self.engine = engine if isinstance(engine, str) else getattr(engine, "__name__", "custom")
+        self._step_professionals = get_engine(engine) if isinstance(engine, str) else engine
         self.n_months = sc.n_months
         self.month = 0
 
@@ -111,7 +122,7 @@ class AdoptionModel(mesa.Model):
         self._potential = potential_table(sc, self.n_months)
         self._cubes: list[np.ndarray] = []
         self._risks: list[np.ndarray] = []
-        self._record(*rules.tally(self.pop, self.est, self._params(0), self.pop.state))
+        self._record(*rules.tally(self.pop, self.est, self.month_params(0), self.pop.state))
 
         self._professionals: dict[int, Professional] = {}
         self._establishments: dict[int, Establishment] = {}
@@ -130,8 +141,15 @@ class AdoptionModel(mesa.Model):
     def n_professionals(self) -> int:
         return self.pop.n
 
-    def _params(self, month: int) -> rules.MonthParams:
+    def month_params(self, month: int) -> rules.MonthParams:
+        """The professionals' step parameters of ``month`` (1-based; 0 reads as 1) under the
+        levers now in force."""
         return rules.month_params(self.inputs, self.rhythm, max(month, 1), self.levers)
+
+    @property
+    def tallies(self) -> Tallies:
+        """The monthly tallies so far (month 0 to the current month), as the engines gave them."""
+        return Tallies(self._cubes, self._risks)
 
     def step(self) -> None:
         """Advance one month (see :mod:`adoption_abm.rules` for the order of events)."""
@@ -149,7 +167,7 @@ class AdoptionModel(mesa.Model):
             rules.refresh(self.pop, self.est, self.inputs, self.year, self.levers)
         elif len(entrants):
             rules.refresh(self.pop, self.est, self.inputs, self.year, self.levers, rows=entrants)
-        par = self._params(m)
+        par = self.month_params(m)
         key = month_key(self.rng)
         cube, risk = self._step_professionals(
             self.pop, self.est, self.network, par, key, self._next_state

@@ -28,6 +28,7 @@ import numpy as np
 
 from ... import rules
 from ...model.build import build
+from ...model.model import Tallies
 from ...model.network import Network, build_network
 from ...model.state import Establishments, Population
 from ...outputs.indicators import Outputs, potential_table
@@ -102,7 +103,7 @@ class NaiveModel(mesa.Model):
             for agent in self.professionals:
                 agent.refresh(self.year)
 
-        self.par = self._params(max(month, 1))
+        self.par = self.month_params(max(month, 1))
         self.deploy_prob = [[0.0] * self.n_fam for _ in range(self.n_types)]
         self._cubes: list[np.ndarray] = []
         self._risks: list[np.ndarray] = []
@@ -156,7 +157,12 @@ class NaiveModel(mesa.Model):
         """Decimal year of the current state (start year + months done / 12)."""
         return self.inputs.start_year + self.month / MONTHS
 
-    def _params(self, month: int) -> Any:
+    @property
+    def tallies(self) -> Tallies:
+        """The monthly tallies so far, as :attr:`AdoptionModel.tallies` has them."""
+        return Tallies(self._cubes, self._risks)
+
+    def month_params(self, month: int) -> Any:
         """The month's parameters as Python numbers (what a plain model would keep)."""
         par = rules.month_params(self.inputs, self.rhythm, month, self.levers)
         for name in ("p", "q", "adopt_mult", "master_mult"):
@@ -174,7 +180,7 @@ class NaiveModel(mesa.Model):
         for agent in self.professionals:
             if agent.retire_or_stay(t) or january:
                 agent.refresh(t)
-        self.par = self._params(m)
+        self.par = self.month_params(m)
         self.cube = [0] * (self.n_prof * self.n_bands * self.n_types * self.n_fam * 3)
         self.risk = [0] * (self.n_prof * self.n_fam)
         self.professionals.do("step")
@@ -189,7 +195,7 @@ class NaiveModel(mesa.Model):
     def step_professionals(self) -> None:
         """Only next month's professional decisions and their commit, without demography,
         deployments or the month counter (what the benchmark times, from a fixed state)."""
-        self.par = self._params(self.month + 1)
+        self.par = self.month_params(self.month + 1)
         self.cube = [0] * (self.n_prof * self.n_bands * self.n_types * self.n_fam * 3)
         self.risk = [0] * (self.n_prof * self.n_fam)
         self.professionals.do("step")

@@ -30,7 +30,7 @@ from adoption_abm.outputs.atomic import write_atomic  # noqa: E402
 from adoption_abm.policies.catalogue import PROPOSALS  # noqa: E402
 from adoption_abm.scenario.errors import ScenarioError  # noqa: E402
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
 # build/ is ignored by git: a test run does not dirty the checkout (docs/screenshots/ keeps a copy)

@@ -42,6 +42,7 @@ def tolerance(runs: np.ndarray, oracle: np.ndarray, n: int) -> np.ndarray:
     return 4.0 * np.maximum(se, binomial) + 1.0 / n  # a share moves by steps of one agent
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("p", "q", "n"), CASES)
 def test_mean_matches_discrete_bass(p, q, n):
     runs = replicate(p, q, n)
@@ -52,6 +53,7 @@ def test_mean_matches_discrete_bass(p, q, n):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("p", "q", "n"), CASES[:3])
 def test_mean_matches_closed_form_within_discretisation(p, q, n):
     runs = replicate(p, q, n)

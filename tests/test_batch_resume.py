@@ -20,6 +20,8 @@ import pytest
 from adoption_abm.batch import experiment_from_dict, read_results, run_batch
 from adoption_abm.batch.store import Store
 
+pytestmark = pytest.mark.slow  # minutes of real processes or many replications
+
 EXPERIMENT = """
 name = "killme"
 root_seed = 4242

@@ -116,6 +116,7 @@ def test_batch_rows_are_the_plain_function(reference):
         assert {k: row[k] for k in expected} == expected
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("kwargs", "chunk_size"),
     [({"workers": 1}, 5), ({"workers": 2}, 3), ({"dask_local": True, "workers": 2}, 2)],

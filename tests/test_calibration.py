@@ -12,6 +12,8 @@ import pytest
 
 from adoption_abm import AdoptionModel, load_scenario
 
+pytestmark = pytest.mark.slow  # minutes of real processes or many replications
+
 SEEDS = range(1, 11)
 YEARS = ("2025", "2030")
 

@@ -141,6 +141,7 @@ def outcomes(model) -> list[float]:
     return [real[36], real[60], *(1 - share[:, 0]), *share[:, 2]]
 
 
+@pytest.mark.slow
 def test_whole_runs_match_in_distribution():
     seeds = range(1, 13)
     scale, months = 0.001, 60

@@ -100,6 +100,7 @@ def baseline_metrics():
     return {seed: year_metrics(run(seed=seed, scale=SCALE)) for seed in SEEDS}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("number", range(1, 21))
 def test_proposal_alone_moves_its_claimed_outputs(number, baseline_metrics, sc):
     prop = catalogue().proposals[number]

@@ -23,8 +23,6 @@ import textwrap
 import time
 import uuid
 from collections.abc import Callable
-from importlib import resources
-from pathlib import Path
 
 import solara
 import solara.lab
@@ -35,6 +33,7 @@ from ..policies.catalogue import PROPOSALS
 from ..scenario.errors import ScenarioError
 from ..scenario.load import builtin_scenarios
 from .chart import FrameSync, LiveChart, structure_key
+from .odd import odd_text
 from .session import (
     AGENT_CHOICES,
     DEFAULT_SPEED,
@@ -115,16 +114,6 @@ def _html(text: str) -> str:
 def Prose(text: str):
     """A block of explanatory text written in Markdown."""
     solara.HTML(tag="div", unsafe_innerHTML=_html(text), classes=["abm-prose"])
-
-
-def _odd_text() -> str | None:
-    """The ODD description: copied into the package at build time from docs/ODD.md, or read
-    from the source tree in an editable install."""
-    res = resources.files("adoption_abm").joinpath("ODD.md")
-    if res.is_file():
-        return res.read_text(encoding="utf-8")
-    source = Path(__file__).resolve().parents[3] / "docs" / "ODD.md"
-    return source.read_text(encoding="utf-8") if source.is_file() else None
 
 
 FrameSyncContext = solara.create_context(None)
@@ -694,7 +683,7 @@ def _start_values() -> tuple[Settings, int] | str:
 @solara.component
 def OddPage():
     """The model's ODD description (docs/ODD.md) when the source tree is at hand."""
-    text = _odd_text()
+    text = odd_text()
     solara.HTML(tag="div", unsafe_innerHTML='<a href="./">← Back to the simulation</a>')
     Prose(
         text or "The model description (ODD protocol) is `docs/ODD.md` in the project's repository."

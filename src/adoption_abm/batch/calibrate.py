@@ -112,8 +112,9 @@ def load_calibration(path: str | Path) -> Calibration:
 
 
 def calibration_from_dict(data: dict[str, Any], label: str = "<dict>") -> Calibration:
+    from ..scenario.calendar import REPORT_YEARS
     from ..scenario.errors import ScenarioError
-    from .params import REPORT_YEARS, resolve
+    from .params import resolve
 
     try:
         cal = Calibration.model_validate(data)
@@ -127,10 +128,10 @@ def calibration_from_dict(data: dict[str, Any], label: str = "<dict>") -> Calibr
             label, [(f"parameters.{p}" if p else "parameters", m) for p, m in exc.errors]
         ) from None
     for i, t in enumerate(cal.targets):
-        if t.rhythm not in sc.rhythms:
-            errors.append(
-                (f"targets.{i}.rhythm", f"unknown rhythm {t.rhythm!r}; allowed: {list(sc.rhythms)}")
-            )
+        try:
+            sc.check_rhythm(t.rhythm, field=f"targets.{i}.rhythm")
+        except ScenarioError as exc:
+            errors.extend(exc.errors)
         year = t.output.rsplit("_", 1)[-1]
         years = sorted({*(y for y in REPORT_YEARS if y <= sc.end_year), sc.end_year})
         if not year.isdigit() or int(year) not in years:

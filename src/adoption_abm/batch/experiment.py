@@ -215,11 +215,7 @@ def check_parameters(exp: Experiment, label: str) -> None:
 
     try:
         sc, settings = resolve(exp.base)
-        if settings["rhythm"] not in sc.rhythms:
-            raise ScenarioError(
-                "",
-                [("rhythm", f"unknown rhythm {settings['rhythm']!r}; allowed: {list(sc.rhythms)}")],
-            )
+        sc.check_rhythm(settings["rhythm"], label="")
         interventions_for(settings["policy"], sc)
     except ScenarioError as exc:
         raise ExperimentError(
@@ -231,10 +227,8 @@ def check_parameters(exp: Experiment, label: str) -> None:
         for value in probe:
             try:
                 sc, settings = resolve({**exp.base, name: value})
-                if name == "rhythm" and value not in sc.rhythms:
-                    raise ScenarioError(
-                        "", [("", f"unknown rhythm {value!r}; allowed: {list(sc.rhythms)}")]
-                    )
+                if name == "rhythm":
+                    sc.check_rhythm(value, label="", field="")
                 if name == "policy":
                     interventions_for(value, sc)
                 if name in ("scale",) and not float(value) > 0:

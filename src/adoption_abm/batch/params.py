@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ..scenario.calendar import MONTHS, REPORT_YEARS
 from ..scenario.errors import ScenarioError
 from ..scenario.load import load_scenario, with_overrides
 from ..scenario.schema import Scenario
@@ -45,8 +46,6 @@ DERIVED: dict[str, str] = {
     "rhythms.<name>": "one number sets rhythms.<name>.adoption, .deployment and .mastery",
 }
 """Parameters that are not one scenario field, and what they do."""
-
-REPORT_YEARS = (2025, 2030, 2035, 2040)
 
 
 def _plain(value: Any) -> Any:
@@ -137,7 +136,7 @@ def flat_outputs(model: Any) -> dict[str, float]:
     """The run's figures as one flat ``{name: float}`` dict (see the module docstring)."""
     out = model.outputs()
     sc = model.inputs
-    last = sc.start_year + model.month // 12 - 1
+    last = sc.start_year + model.month // MONTHS - 1
     years = [y for y in REPORT_YEARS if y <= last]
     if last >= sc.start_year and last not in years:
         years.append(last)
@@ -188,8 +187,3 @@ def run(params: Mapping[str, Any], seed: int) -> dict[str, float]:
     model = build_model(params, seed)
     model.run()
     return flat_outputs(model)
-
-
-def monthly_outputs(model: Any):
-    """The run's month-level indicators (Polars frame), for experiments that keep them."""
-    return model.indicators()

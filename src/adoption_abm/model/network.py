@@ -57,11 +57,6 @@ class Network:
         return cls(np.zeros(n + 1, dtype=np.int32), np.zeros(0, dtype=np.int32), complete=True)
 
     @classmethod
-    def from_rows(cls, targets: np.ndarray) -> Network:
-        """Build from an ``(n, k)`` array of targets where ``-1`` means no tie."""
-        return cls._from_sorted_rows(np.sort(targets, axis=1))
-
-    @classmethod
     def _from_sorted_rows(cls, rows: np.ndarray) -> Network:
         """CSR from row-sorted targets (``-1`` first): duplicates and ``-1`` dropped."""
         n, k = rows.shape

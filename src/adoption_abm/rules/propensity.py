@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..scenario.calendar import age_bands
 from ..scenario.schema import Scenario
 from .levers import Levers
 
@@ -43,8 +44,7 @@ def refresh(
     access = pop.access[idx].astype(np.float64)
     train_mult = np.ones(n)
     if levers.agent_effects:
-        edges = np.asarray(scenario.indicators.age_bands, dtype=np.float64)
-        band = np.searchsorted(edges, age, side="right")
+        band = age_bands(scenario.indicators.age_bands, age)
         etype = est.type[pop.establishment[idx]]
         for eff in levers.agent_effects:
             mask = np.ones(n, dtype=bool)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..scenario.calendar import age_bands
 from .params import MonthParams
 from .states import MASTERED, N_STATES
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 def age_band(par: MonthParams, birth: np.ndarray) -> np.ndarray:
     """Age band of each professional at the end of the month (0 = youngest)."""
     age = par.t_end - birth.astype(np.float64)
-    return np.searchsorted(par.age_edges, age, side="right")
+    return age_bands(par.age_edges, age)
 
 
 def tally(

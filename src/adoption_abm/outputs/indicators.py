@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..rules.states import MASTERED, USING
 from ..scenario.calendar import MONTHS, REPORT_YEARS, table_at, year_end_month
 from ..scenario.schema import Scenario
 
@@ -80,12 +81,12 @@ class Outputs:
     # profession level ----------------------------------------------------------------------
     def mastery_share(self) -> np.ndarray:
         """(M, P, F) share of each profession that masters each family."""
-        mastered = self.cube[..., 2].sum(axis=(2, 3))
+        mastered = self.cube[..., MASTERED].sum(axis=(2, 3))
         return mastered / np.maximum(self.n_agents, 1)[None, :, None]
 
     def adoption_share(self) -> np.ndarray:
         """(M, P, F) share using or mastering."""
-        used = self.cube[..., 1:].sum(axis=(2, 3, 5))
+        used = self.cube[..., USING:].sum(axis=(2, 3, 5))
         return used / np.maximum(self.n_agents, 1)[None, :, None]
 
     def realised_by_family(self) -> np.ndarray:
@@ -125,7 +126,7 @@ class Outputs:
         w = self.weight[None, :, None, None]
         pot_sum = self.pot.sum(axis=2)  # (M, P)
         heads = self.cube.sum(axis=(4, 5)) / len(self.families)  # (M, P, B, T)
-        mastered = self.cube[..., 2]  # (M, P, B, T, 3)
+        mastered = self.cube[..., MASTERED]  # (M, P, B, T, F)
         realised = (mastered * self.pot[:, :, None, None, :]).sum(axis=4)  # (M, P, B, T)
         potential = heads * pot_sum[:, :, None, None]
         dims = {"profession": (2, 3), "age": (1, 3), "establishment": (1, 2)}[axis]
@@ -145,7 +146,7 @@ class Outputs:
         nm = ~self.medical
         w = self.weight[None, :, None]
         at_risk = (self.risk * self.pot * w)[:, nm].sum(axis=(1, 2))
-        mastered = self.cube[..., 2].sum(axis=(2, 3))
+        mastered = self.cube[..., MASTERED].sum(axis=(2, 3))
         freed = (mastered * self.pot * w)[:, nm].sum(axis=(1, 2))
         return np.divide(at_risk, freed, out=np.zeros_like(freed), where=freed > 0)
 
@@ -280,7 +281,7 @@ def pooled_effectiveness(out: Outputs, axis: str, groups: list[int]) -> np.ndarr
     w = out.weight[None, :, None, None]
     pot_sum = out.pot.sum(axis=2)
     heads = out.cube.sum(axis=(4, 5)) / out.cube.shape[4]
-    realised = (out.cube[..., 2] * out.pot[:, :, None, None, :]).sum(axis=4)
+    realised = (out.cube[..., MASTERED] * out.pot[:, :, None, None, :]).sum(axis=4)
     potential = heads * pot_sum[:, :, None, None]
     pick = {"profession": (slice(None), groups), "age": (slice(None), slice(None), groups)}.get(
         axis, (slice(None), slice(None), slice(None), groups)

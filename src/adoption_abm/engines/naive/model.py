@@ -32,6 +32,7 @@ from ...model.model import Tallies
 from ...model.network import Network, build_network
 from ...model.state import Establishments, Population
 from ...outputs.indicators import Outputs, potential_table
+from ...rules.states import N_STATES
 from ...scenario.calendar import MONTHS, month_time
 from ...scenario.errors import ScenarioError
 from ...scenario.load import load_scenario, with_overrides
@@ -181,7 +182,7 @@ class NaiveModel(mesa.Model):
             if agent.retire_or_stay(t) or january:
                 agent.refresh(t)
         self.par = self.month_params(m)
-        self.cube = [0] * (self.n_prof * self.n_bands * self.n_types * self.n_fam * 3)
+        self.cube = [0] * (self.n_prof * self.n_bands * self.n_types * self.n_fam * N_STATES)
         self.risk = [0] * (self.n_prof * self.n_fam)
         self.professionals.do("step")
         self.professionals.do("advance")
@@ -196,7 +197,7 @@ class NaiveModel(mesa.Model):
         """Only next month's professional decisions and their commit, without demography,
         deployments or the month counter (what the benchmark times, from a fixed state)."""
         self.par = self.month_params(self.month + 1)
-        self.cube = [0] * (self.n_prof * self.n_bands * self.n_types * self.n_fam * 3)
+        self.cube = [0] * (self.n_prof * self.n_bands * self.n_types * self.n_fam * N_STATES)
         self.risk = [0] * (self.n_prof * self.n_fam)
         self.professionals.do("step")
         self.professionals.do("advance")
@@ -221,7 +222,7 @@ class NaiveModel(mesa.Model):
     # outputs -----------------------------------------------------------------------------------
     def _count(self) -> None:
         """Tallies of the current state (month 0), as :func:`rules.tally` counts them."""
-        self.cube = [0] * (self.n_prof * self.n_bands * self.n_types * self.n_fam * 3)
+        self.cube = [0] * (self.n_prof * self.n_bands * self.n_types * self.n_fam * N_STATES)
         self.risk = [0] * (self.n_prof * self.n_fam)
         for agent in self.professionals:
             agent.next_state = agent.state
@@ -229,12 +230,12 @@ class NaiveModel(mesa.Model):
         self._record()
 
     def _record(self) -> None:
-        shape = (self.n_prof, self.n_bands, self.n_types, self.n_fam, 3)
+        shape = (self.n_prof, self.n_bands, self.n_types, self.n_fam, N_STATES)
         self._cubes.append(np.array(self.cube, dtype=np.int64).reshape(shape))
         self._risks.append(np.array(self.risk, dtype=np.int64).reshape(self.n_prof, self.n_fam))
 
     def state_array(self) -> np.ndarray:
-        """(N, 3) uint8 states in row order (to compare with an AdoptionModel's ``pop.state``)."""
+        """(N, F) uint8 states in row order (to compare with an AdoptionModel's ``pop.state``)."""
         return np.array([a.state for a in self.professionals], dtype=np.uint8)
 
     def outputs(self) -> Outputs:

@@ -283,3 +283,11 @@ def test_help_imports_no_model_layer(args):
     assert all(
         m in ("adoption_abm", "adoption_abm.cli") or m.startswith("adoption_abm.cli.") for m in ours
     ), ours
+
+
+def test_version():
+    from adoption_abm import __version__
+
+    res = invoke("--version")
+    assert res.exit_code == 0 and res.output == f"adoption-abm {__version__}\n"
+    assert "--version" in invoke("--help").output

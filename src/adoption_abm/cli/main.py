@@ -1,4 +1,4 @@
-"""The ``adoption-abm`` root: the command groups, one module each, composed
+"""The ``adoption-abm`` root: ``--version`` and the command groups, one module each, composed
 with ``add_typer`` (no name, so their commands sit at the top level):
 
 * :mod:`.run`: ``run``, ``scenarios``, ``validate``
@@ -13,6 +13,10 @@ imports this module. Every module imports the package's heavy layers inside the 
 """
 
 from __future__ import annotations
+
+from typing import Annotated
+
+import typer
 
 from . import app as app_commands
 from . import batch, policy, run
@@ -29,6 +33,26 @@ app = Commands(
 )
 for group in (run, policy, batch, app_commands):
     app.add_typer(group.app)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"adoption-abm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Health professionals adopting AI, digital tools and robotics: an agent-based model."""
 
 
 def main() -> None:

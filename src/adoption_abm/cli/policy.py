@@ -3,6 +3,7 @@ of proposals."""
 
 from __future__ import annotations
 
+import inspect
 import shlex
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import typer
 
 from .errors import Commands, fail
 from .options import (
+    DaskLocal,
     Engine,
     OutDir,
     Overrides,
@@ -19,8 +21,11 @@ from .options import (
     Rhythm,
     Scale,
     ScenarioName,
+    Scheduler,
     Seed,
     Workers,
+    dask_errors,
+    executor_args,
     scenario_from_options,
 )
 
@@ -45,6 +50,8 @@ def compare_command(
     scale: Scale = 0.01,
     seed: Seed = 1,
     workers: Workers = 2,
+    scheduler: Scheduler = None,
+    dask: DaskLocal = None,
     engine: Engine = "cython",
     set_: Overrides = None,
     progress: Progress = True,
@@ -55,6 +62,7 @@ def compare_command(
     risk, emerging roles, cost per FTE freed."""
     if replications < 1:
         fail(f"--replications {replications}: must be at least 1")
+    ex_args = executor_args(workers, scheduler, dask)
     try:
         import markdown_it  # noqa: F401
         import matplotlib  # noqa: F401
@@ -68,6 +76,7 @@ def compare_command(
     from ..model.build import check_scale
     from ..scenario.errors import ScenarioError
 
+    executor = _compare_executor(compare, ex_args)
     sc = scenario_from_options(scenario, set_, rhythm)
     check_scale(sc, scale, label="--scale")
     try:
@@ -77,17 +86,18 @@ def compare_command(
             raise
         fail(f"--policy: {exc}")
     try:
-        result = compare(
-            sc,
-            policy or ["baseline"],
-            replications=replications,
-            seed=seed,
-            scale=scale,
-            rhythm=rhythm,
-            engine=engine,
-            workers=workers,
-            progress=progress and sys.stderr.isatty(),
-        )
+        with dask_errors(ex_args):
+            result = compare(
+                sc,
+                policy or ["baseline"],
+                replications=replications,
+                seed=seed,
+                scale=scale,
+                rhythm=rhythm,
+                engine=engine,
+                progress=progress and sys.stderr.isatty(),
+                **executor,
+            )
     except KeyboardInterrupt:
         typer.echo("interrupted: no report written", err=True)
         raise typer.Exit(130) from None
@@ -111,6 +121,20 @@ def compare_command(
             f"[{100 * row['diff_low']:+.2f}, {100 * row['diff_high']:+.2f}])"
         )
     typer.echo("\n".join(lines))
+
+
+def _compare_executor(compare, ex_args: dict) -> dict:
+    """The executor keywords for ``analysis.compare.compare``: ``workers`` always, ``scheduler``
+    and ``dask_local`` when asked for (a version of ``compare`` without them runs on local
+    processes only)."""
+    kwargs = {"workers": ex_args["workers"]}
+    asked = {k: v for k, v in ex_args.items() if k != "workers" and v}
+    accepted = inspect.signature(compare).parameters
+    missing = [k for k in asked if k not in accepted]
+    if missing:
+        option = "--scheduler" if "scheduler" in missing else "--dask"
+        fail(f"{option}: this version of compare runs on local processes only (use --workers)")
+    return kwargs | asked
 
 
 @app.command("proposals")

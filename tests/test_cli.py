@@ -158,3 +158,136 @@ def test_zero_agent_scale_error_gives_a_scale_that_works(tmp_path):
     need = float(re.search(r"scale > ([0-9.e-]+)", res.output).group(1))
     ok = invoke("run", "--scale", repr(need * 1.01), "--out", str(tmp_path / "tiny"))
     assert ok.exit_code == 0, ok.output
+
+
+def test_a_rhythm_the_scenario_file_adds_is_accepted(tmp_path, scenario_dict):
+    scenario_dict["rhythms"]["brisk"] = {**scenario_dict["rhythms"]["fast"], "adoption": 1.5}
+    path = tmp_path / "brisk.toml"
+    path.write_text(tomli_w.dumps(scenario_dict))
+    summary = run_summary(tmp_path, "b", "--scenario", str(path), "--rhythm", "brisk")
+    assert summary["rhythm"] == "brisk"
+    res = invoke("run", "--scenario", str(path), "--rhythm", "medium", *SMALL)
+    assert_clean_error(res, "--rhythm", "'medium'", "brisk")
+
+
+# the command line's layout: sub-apps, one error mapping, lazy imports ---------------------------
+COMMANDS = ["run", "scenarios", "validate", "compare", "proposals"]
+COMMANDS += ["batch", "sensitivity", "calibrate", "app"]
+
+
+def test_every_command_reports_expected_errors_through_one_class():
+    import typer.main
+
+    from adoption_abm.cli.errors import ReportingCommand
+
+    group = typer.main.get_command(app)
+    assert list(group.commands) == COMMANDS
+    for name, command in group.commands.items():
+        assert isinstance(command, ReportingCommand), name
+
+
+def test_error_mapping(capsys):
+    from adoption_abm.batch.executors import WorkerLost
+    from adoption_abm.batch.experiment import ExperimentError
+    from adoption_abm.batch.store import BatchLocked
+    from adoption_abm.cli.errors import report
+    from adoption_abm.engines.registry import KernelUnavailable
+    from adoption_abm.scenario.errors import ScenarioError
+
+    expected = [
+        (
+            ScenarioError("f.toml", [("a.b", "bad"), ("", "worse")]),
+            2,
+            "error: f.toml: a.b: bad\nerror: f.toml: <root>: worse\n",
+        ),
+        (ExperimentError("e.toml", [("root_seed", "< 0")]), 2, "error: e.toml: root_seed: < 0\n"),
+        (KernelUnavailable("no kernel: pip install ."), 2, "error: no kernel: pip install .\n"),
+        (BatchLocked("out is locked"), 2, "error: out is locked\n"),
+        (WorkerLost("worker died"), 1, "error: worker died; re-run the same command to resume\n"),
+    ]
+    for exc, status, text in expected:
+        assert report(exc) == status
+        assert capsys.readouterr() == ("", text)
+    assert report(RuntimeError("a bug")) is None  # not an expected error: its traceback shows
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize(
+    ("args", "files", "words"),
+    [
+        (["run", "--set", "behaviour.nope=1", *SMALL], {}, ["--set: behaviour.nope"]),
+        (
+            ["batch", "bad.toml", "--workers", "1"],
+            {"bad.toml": 'name = "x"\nroot_seed = -1\n'},
+            ["bad.toml: root_seed:"],
+        ),
+    ],
+)
+def test_expected_errors_are_one_line_and_exit_2_in_a_real_process(tmp_path, args, files, words):
+    import subprocess
+    import sys
+
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    proc = subprocess.run(
+        [sys.executable, "-m", "adoption_abm", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    for w in words:
+        assert w in lines[0]
+    assert proc.stdout == ""
+
+
+def test_help_choices_are_the_package_ones():
+    from adoption_abm.cli.options import ENGINES, RHYTHMS
+    from adoption_abm.engines import registry
+    from adoption_abm.scenario import schema
+
+    assert ENGINES == registry.ENGINES
+    assert RHYTHMS == schema.RHYTHMS
+    res = invoke("run", "--help")
+    assert "<slow|central|fast>" in res.output and "<cython|reference>" in res.output
+
+
+HEAVY = {"mesa", "polars", "pandas", "numpy", "dask", "matplotlib", "scipy", "solara"}
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["compare", "--help"]])
+def test_help_imports_no_model_layer(args):
+    """``--help`` loads the command line only: no Mesa, Polars, pandas or NumPy, and of the
+    package nothing but ``adoption_abm.cli`` (``-X importtime`` lists every module imported)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "adoption_abm", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0 and "Usage" in proc.stdout, proc.stderr[-2000:]
+    modules = {
+        line.rsplit("|", 1)[1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "adoption_abm.cli.main" in modules  # the listing is real
+    assert not {m.split(".")[0] for m in modules} & HEAVY
+    ours = {m for m in modules if m.split(".")[0] == "adoption_abm"}
+    assert all(
+        m in ("adoption_abm", "adoption_abm.cli") or m.startswith("adoption_abm.cli.") for m in ours
+    ), ours
+
+
+def test_version():
+    from adoption_abm import __version__
+
+    res = invoke("--version")
+    assert res.exit_code == 0 and res.output == f"adoption-abm {__version__}\n"
+    assert "--version" in invoke("--help").output

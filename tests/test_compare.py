@@ -239,6 +239,10 @@ def test_compare_command(tmp_path, short):
         (["--rhythm", "medium"], ["--rhythm", "slow"]),
         (["--scale", "1e-9"], ["scale", "zero agents"]),
         (["--set", "behaviour.nothing=1"], ["behaviour.nothing"]),
+        (["--workers", "0"], ["--workers"]),
+        (["--dask", "remote"], ["--dask 'remote'", "allowed 'local'"]),
+        (["--scheduler", "10.0.0.1:8786"], ["--scheduler", "tcp://HOST:PORT"]),
+        (["--scheduler", "tcp://127.0.0.1:1", "--dask", "local"], ["give one of them"]),
     ],
 )
 def test_compare_command_errors(tmp_path, args, words):
@@ -249,3 +253,30 @@ def test_compare_command_errors(tmp_path, args, words):
     for w in words:
         assert w in res.output
     assert not (tmp_path / "x").exists()
+
+
+def test_compare_command_passes_the_executor_options_compare_accepts():
+    """``--workers`` always; ``--scheduler`` and ``--dask local`` only to a ``compare`` that takes
+    ``scheduler`` and ``dask_local`` (as ``batch.runner.run_batch`` does), else exit 2."""
+    import typer
+
+    from adoption_abm.cli.policy import _compare_executor
+
+    def local_only(sc, policies, *, workers=1): ...
+
+    def with_dask(sc, policies, *, workers=1, scheduler=None, dask_local=False): ...
+
+    local = {"workers": 3, "scheduler": None, "dask_local": False}
+    assert _compare_executor(local_only, local) == {"workers": 3}
+    assert _compare_executor(with_dask, local) == {"workers": 3}
+    remote = {"workers": 2, "scheduler": "tcp://10.0.0.5:8786", "dask_local": False}
+    assert _compare_executor(with_dask, remote) == {
+        "workers": 2,
+        "scheduler": "tcp://10.0.0.5:8786",
+    }
+    cluster = {"workers": 2, "scheduler": None, "dask_local": True}
+    assert _compare_executor(with_dask, cluster) == {"workers": 2, "dask_local": True}
+    for ex_args in (remote, cluster):
+        with pytest.raises(typer.Exit) as exit_:
+            _compare_executor(local_only, ex_args)
+        assert exit_.value.exit_code == 2

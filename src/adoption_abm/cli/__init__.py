@@ -1,4 +1,4 @@
-"""The ``adoption-abm`` command line."""
+"""The ``adoption-abm`` command line (root in :mod:`.main`)."""
 
 from .main import app, main
 

@@ -10,7 +10,10 @@ from typing import Annotated
 
 import typer
 
-from ..scenario.errors import ScenarioError
+from .errors import Commands, fail
+from .options import Rhythm, ScenarioName, Seed
+
+app = Commands()
 
 
 def solara_command(
@@ -65,49 +68,34 @@ def app_environment(
     return env
 
 
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
-
-    @app.command("app")
-    def serve(
-        host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-        port: Annotated[
-            int, typer.Option(help="Port (0: any free port).", min=0, max=65535)
-        ] = 8765,
-        scenario: Annotated[
-            str, typer.Option(help="Starting scenario (built-in name or TOML file).")
-        ] = "france-2022",
-        rhythm: Annotated[
-            str, typer.Option(help="Starting adoption rhythm: slow, central, fast.")
-        ] = "central",
-        agents: Annotated[
-            int, typer.Option(help="Starting number of simulated professionals.")
-        ] = 10_000,
-        seed: Annotated[int, typer.Option(help="Starting random seed.")] = 1,
-        speed: Annotated[int, typer.Option(help="Starting speed, months per second (1-60).")] = 12,
-        open_browser: Annotated[
-            bool, typer.Option("--open/--no-open", help="Open a browser tab.")
-        ] = False,
-        dev: Annotated[
-            bool, typer.Option(help="Solara development mode (reload on edits).")
-        ] = False,
-    ) -> None:
-        """Serve the interactive page (Solara) at http://HOST:PORT: watch the simulation, switch
-        proposals on and off, compare runs."""
-        from .main import fail, fail_scenario
-
-        if importlib.util.find_spec("solara") is None:
-            fail("the app needs Solara: pip install 'adoption-abm[app]'")
-        try:
-            env = app_environment(scenario, rhythm, agents, seed, speed)
-        except ScenarioError as exc:
-            fail_scenario(exc)
-        where = f"http://{host}:{port}/" if port else f"{host}, on a free port (see below)"
-        typer.echo(f"Serving the adoption-abm app at {where} (Ctrl+C to stop)")
-        try:
-            code = subprocess.call(
-                solara_command(host, port, dev=dev, open_browser=open_browser), env=env
-            )
-        except KeyboardInterrupt:
-            code = 0
-        raise typer.Exit(code)
+@app.command("app")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0: any free port).", min=0, max=65535)] = 8765,
+    scenario: ScenarioName = "france-2022",
+    rhythm: Rhythm = "central",
+    agents: Annotated[
+        int, typer.Option(help="Starting number of simulated professionals.")
+    ] = 10_000,
+    seed: Seed = 1,
+    speed: Annotated[int, typer.Option(help="Starting speed, months per second (1-60).")] = 12,
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open a browser tab.")
+    ] = False,
+    dev: Annotated[bool, typer.Option(help="Solara development mode (reload on edits).")] = False,
+) -> None:
+    """Serve the interactive page (Solara) at http://HOST:PORT: watch the simulation, switch
+    proposals on and off, compare runs. The scenario, rhythm and seed are the page's starting
+    values (checked before the server starts)."""
+    if importlib.util.find_spec("solara") is None:
+        fail("the app needs Solara: pip install 'adoption-abm[app]'")
+    env = app_environment(scenario, rhythm, agents, seed, speed)
+    where = f"http://{host}:{port}/" if port else f"{host}, on a free port (see below)"
+    typer.echo(f"Serving the adoption-abm app at {where} (Ctrl+C to stop)")
+    try:
+        code = subprocess.call(
+            solara_command(host, port, dev=dev, open_browser=open_browser), env=env
+        )
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code)

@@ -1,8 +1,9 @@
-"""Commands of the policy module (registered on the main Typer app by ``cli.py``):
-``compare`` (policies side by side, with a report) and ``proposals`` (the catalogue)."""
+"""``adoption-abm compare | proposals``: policies side by side with a report, and the catalogue
+of proposals."""
 
 from __future__ import annotations
 
+import inspect
 import shlex
 import sys
 from pathlib import Path
@@ -10,7 +11,28 @@ from typing import Annotated
 
 import typer
 
+from .errors import Commands, fail
+from .options import (
+    DaskLocal,
+    Engine,
+    OutDir,
+    Overrides,
+    Progress,
+    Rhythm,
+    Scale,
+    ScenarioName,
+    Scheduler,
+    Seed,
+    Workers,
+    dask_errors,
+    executor_args,
+    scenario_from_options,
+)
 
+app = Commands()
+
+
+@app.command("compare")
 def compare_command(
     policy: Annotated[
         list[str] | None,
@@ -19,45 +41,28 @@ def compare_command(
             "(proposal@start x intensity). The baseline is always included."
         ),
     ] = None,
-    scenario: Annotated[
-        str, typer.Option(help="Built-in scenario name or TOML file.")
-    ] = "france-2022",
+    scenario: ScenarioName = "france-2022",
     replications: Annotated[
         int, typer.Option(help="Paired runs per policy (same seeds for all).")
     ] = 30,
-    out: Annotated[Path, typer.Option(help="Output folder for the report.")] = Path("report"),
-    rhythm: Annotated[
-        str, typer.Option(help="Adoption rhythm: slow, central or fast.")
-    ] = "central",
-    scale: Annotated[float, typer.Option(help="Agents per real professional.")] = 0.01,
-    seed: Annotated[
-        int, typer.Option(help="Base seed; replication seeds are spawned from it.")
-    ] = 1,
-    workers: Annotated[
-        int, typer.Option(help="Worker processes (1 = in this process); same results.")
-    ] = 2,
-    engine: Annotated[
-        str, typer.Option(help="cython (compiled) or reference (NumPy); same results.")
-    ] = "cython",
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a scenario field: FIELD=VALUE (repeatable)."),
-    ] = None,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar (on stderr).")] = True,
+    out: OutDir = Path("report"),
+    rhythm: Rhythm = "central",
+    scale: Scale = 0.01,
+    seed: Seed = 1,
+    workers: Workers = 2,
+    scheduler: Scheduler = None,
+    dask: DaskLocal = None,
+    engine: Engine = "cython",
+    set_: Overrides = None,
+    progress: Progress = True,
 ) -> None:
-    """Run each policy with common random numbers and write report.md, report.html, PNG plots
-    and the frames (Parquet) to OUT: realised gain and FTE freed vs baseline with 95 % CIs in
-    2025/2030/2035/2040, multi-speed gap, downgrading risk, emerging roles, cost per FTE freed."""
-    from ..engines.registry import ENGINES, KernelUnavailable
-    from ..scenario.errors import ScenarioError
-    from .main import fail, fail_scenario, scenario_from_options
-
-    if engine not in ENGINES:
-        fail(f"--engine {engine!r}: allowed {list(ENGINES)}")
+    """Run each policy with common random numbers (replication seeds spawned from SEED) and
+    write report.md, report.html, PNG plots and the frames (Parquet) to OUT: realised gain and
+    FTE freed vs baseline with 95 % CIs in 2025/2030/2035/2040, multi-speed gap, downgrading
+    risk, emerging roles, cost per FTE freed."""
     if replications < 1:
         fail(f"--replications {replications}: must be at least 1")
-    if workers < 1:
-        fail(f"--workers {workers}: must be at least 1")
+    ex_args = executor_args(workers, scheduler, dask)
     try:
         import markdown_it  # noqa: F401
         import matplotlib  # noqa: F401
@@ -69,31 +74,30 @@ def compare_command(
     from ..analysis.compare import compare, resolve_policies
     from ..analysis.report import write_report
     from ..model.build import check_scale
+    from ..scenario.errors import ScenarioError
 
+    executor = _compare_executor(compare, ex_args)
+    sc = scenario_from_options(scenario, set_, rhythm)
+    check_scale(sc, scale, label="--scale")
     try:
-        sc = scenario_from_options(scenario, set_, rhythm)
-        check_scale(sc, scale, label="--scale")
-        try:
-            resolve_policies(sc, policy or ["baseline"])
-        except ValueError as exc:
-            if isinstance(exc, ScenarioError):
-                raise
-            fail(f"--policy: {exc}")
-        result = compare(
-            sc,
-            policy or ["baseline"],
-            replications=replications,
-            seed=seed,
-            scale=scale,
-            rhythm=rhythm,
-            engine=engine,
-            workers=workers,
-            progress=progress and sys.stderr.isatty(),
-        )
-    except ScenarioError as exc:
-        fail_scenario(exc)
-    except KernelUnavailable as exc:
-        fail(str(exc))
+        resolve_policies(sc, policy or ["baseline"])
+    except ValueError as exc:
+        if isinstance(exc, ScenarioError):
+            raise
+        fail(f"--policy: {exc}")
+    try:
+        with dask_errors(ex_args):
+            result = compare(
+                sc,
+                policy or ["baseline"],
+                replications=replications,
+                seed=seed,
+                scale=scale,
+                rhythm=rhythm,
+                engine=engine,
+                progress=progress and sys.stderr.isatty(),
+                **executor,
+            )
     except KeyboardInterrupt:
         typer.echo("interrupted: no report written", err=True)
         raise typer.Exit(130) from None
@@ -119,6 +123,21 @@ def compare_command(
     typer.echo("\n".join(lines))
 
 
+def _compare_executor(compare, ex_args: dict) -> dict:
+    """The executor keywords for ``analysis.compare.compare``: ``workers`` always, ``scheduler``
+    and ``dask_local`` when asked for (a version of ``compare`` without them runs on local
+    processes only)."""
+    kwargs = {"workers": ex_args["workers"]}
+    asked = {k: v for k, v in ex_args.items() if k != "workers" and v}
+    accepted = inspect.signature(compare).parameters
+    missing = [k for k in asked if k not in accepted]
+    if missing:
+        option = "--scheduler" if "scheduler" in missing else "--dask"
+        fail(f"{option}: this version of compare runs on local processes only (use --workers)")
+    return kwargs | asked
+
+
+@app.command("proposals")
 def proposals_command() -> None:
     """List the twenty proposals: number, 2022 item, yearly cost, the targets they accept."""
     from ..policies.catalogue import catalogue
@@ -128,9 +147,3 @@ def proposals_command() -> None:
         typer.echo(
             f"{n:>2}  [{p.item_2022:>2}]  {p.cost:>6.1f} M€/yr  targets: {targets}\n    {p.title}"
         )
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
-    app.command("compare")(compare_command)
-    app.command("proposals")(proposals_command)

@@ -1,0 +1,93 @@
+"""Expected errors of the command line, in one place.
+
+A command either exits through :func:`fail` (a bad option it checks itself) or lets one of the
+package's expected exceptions propagate; :class:`Commands` gives every command the class
+:class:`ReportingCommand`, which turns those exceptions into their message lines on stderr and
+their exit status (:data:`EXPECTED`), never a traceback. Anything else is a bug and propagates.
+
+This module imports nothing of the package: an exception's class is looked up in
+``sys.modules`` only (an instance cannot exist before its module is imported), so ``--help``
+stays free of the heavy layers and a ``run`` error never imports Dask just to compare types.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any, NoReturn
+
+import typer
+from typer.core import TyperCommand
+
+EXIT_BAD_INPUT = 2
+EXIT_INCOMPLETE = 1  # the work is kept; re-running the same command resumes it
+
+
+def fail(message: str) -> NoReturn:
+    """Print an input error and exit with status 2."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def scenario_lines(exc: Any) -> list[str]:
+    """One ``error: file: field: message`` line per error of a ScenarioError (or a subclass)."""
+    return [f"error: {exc.file}: {path or '<root>'}: {msg}" for path, msg in exc.errors]
+
+
+def _message(exc: BaseException) -> list[str]:
+    return [f"error: {exc}"]
+
+
+# (module, class, exit status, message lines); the first class the exception is an instance of
+# wins, so a subclass goes before its base.
+EXPECTED: tuple[tuple[str, str, int, Callable[[Any], Iterable[str]]], ...] = (
+    ("adoption_abm.batch.experiment", "ExperimentError", EXIT_BAD_INPUT, scenario_lines),
+    ("adoption_abm.scenario.errors", "ScenarioError", EXIT_BAD_INPUT, scenario_lines),
+    ("adoption_abm.engines.registry", "KernelUnavailable", EXIT_BAD_INPUT, _message),
+    ("adoption_abm.batch.store", "BatchLocked", EXIT_BAD_INPUT, _message),
+    (
+        "adoption_abm.batch.executors",
+        "WorkerLost",
+        EXIT_INCOMPLETE,
+        lambda exc: [f"error: {exc}; re-run the same command to resume"],
+    ),
+)
+
+
+def report(exc: BaseException) -> int | None:
+    """Print an expected exception's message lines on stderr and return its exit status;
+    ``None`` (nothing printed) for any other exception."""
+    for module, name, status, lines in EXPECTED:
+        cls = getattr(sys.modules.get(module), name, None)
+        if cls is not None and isinstance(exc, cls):
+            for line in lines(exc):
+                typer.echo(line, err=True)
+            return status
+    return None
+
+
+class ReportingCommand(TyperCommand):
+    """A command whose expected exceptions exit with their status and message (see
+    :data:`EXPECTED`) instead of a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            status = report(exc)
+            if status is None:
+                raise
+            raise typer.Exit(status) from None
+
+
+class Commands(typer.Typer):
+    """A ``typer.Typer`` whose commands are :class:`ReportingCommand`: each command module
+    defines one, the root composes them with ``add_typer``."""
+
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("add_completion", False)
+        kwargs.setdefault("pretty_exceptions_enable", False)
+        super().__init__(**kwargs)
+
+    def command(self, name: str | None = None, *, cls: Any = None, **kwargs: Any) -> Any:
+        return super().command(name, cls=cls or ReportingCommand, **kwargs)

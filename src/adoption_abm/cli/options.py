@@ -1,0 +1,124 @@
+"""Options shared by the commands (``Annotated`` aliases, one definition each) and the helpers
+that turn them into the package's objects. Importing this module imports nothing of the package:
+the helpers import the layers they need when called."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
+
+import typer
+
+from .errors import fail
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..scenario.schema import Scenario
+
+# The three rhythms every scenario defines (``scenario.schema.RHYTHMS``, spelled out here so that
+# ``--help`` does not import the scenario layer); a scenario file may add others, so ``--rhythm``
+# is checked against the loaded scenario (``Scenario.check_rhythm``), not here.
+RHYTHMS = ("slow", "central", "fast")
+EngineName = Literal["cython", "reference"]  # ``engines.registry.ENGINES``
+ENGINES: tuple[str, ...] = get_args(EngineName)
+
+ScenarioName = Annotated[str, typer.Option(help="Built-in scenario name or TOML file.")]
+Rhythm = Annotated[
+    str,
+    typer.Option(
+        metavar=f"<{'|'.join(RHYTHMS)}>",
+        help="Adoption rhythm (a scenario file may define others).",
+    ),
+]
+Engine = Annotated[
+    EngineName, typer.Option(help="cython (compiled) or reference (NumPy); same results.")
+]
+Seed = Annotated[int, typer.Option(help="Random seed; same seed, same results.")]
+Scale = Annotated[float, typer.Option(help="Agents per real professional (1 = full scale).")]
+Overrides = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a scenario field: FIELD=VALUE (repeatable)."),
+]
+Progress = Annotated[bool, typer.Option(help="Show a progress bar (on stderr).")]
+OutDir = Annotated[Path | None, typer.Option(help="Output folder.")]
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        "-w",
+        min=1,
+        help="Local worker processes (1 = in this process; unset: all CPUs); same results.",
+    ),
+]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (runs on that cluster)."),
+]
+DaskLocal = Annotated[
+    str | None,
+    typer.Option(
+        "--dask", help="'local': start a Dask LocalCluster on 127.0.0.1 with --workers workers."
+    ),
+]
+
+SCHEDULER_SCHEMES = ("tcp://", "tls://", "inproc://", "ucx://", "ws://", "wss://")
+
+
+def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
+    """``["behaviour.mentoring=true", "scale=0.02"]`` → typed values (TOML syntax for values)."""
+    import tomllib
+
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            fail(f"--set {pair!r}: expected FIELD=VALUE, e.g. behaviour.mentoring=true")
+        key, raw = pair.split("=", 1)
+        try:
+            out[key.strip()] = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key.strip()] = raw  # a bare string
+    return out
+
+
+def scenario_from_options(scenario: str, set_: list[str] | None, rhythm: str) -> Scenario:
+    """The scenario named by ``--scenario``, with the ``--set`` overrides, checked against
+    ``--rhythm``. Raises ScenarioError (reported by the command class)."""
+    from ..scenario.load import load_scenario, with_overrides
+
+    sc = load_scenario(scenario)
+    overrides = parse_overrides(set_)
+    if overrides:
+        sc = with_overrides(sc, overrides, label="--set")
+    sc.check_rhythm(rhythm, label="--rhythm", field="rhythm")
+    return sc
+
+
+def executor_args(workers: int | None, scheduler: str | None, dask: str | None) -> dict[str, Any]:
+    """``--workers``, ``--scheduler`` and ``--dask`` checked, as the keyword arguments of
+    ``batch.runner.run_batch`` (``workers``, ``scheduler``, ``dask_local``)."""
+    if dask is not None and dask != "local":
+        fail(
+            f"--dask {dask!r}: allowed 'local' (for a remote cluster use --scheduler tcp://HOST:PORT)"
+        )
+    if scheduler and dask:
+        fail("--scheduler and --dask: give one of them")
+    if scheduler and not scheduler.startswith(SCHEDULER_SCHEMES):
+        fail(f"--scheduler {scheduler!r}: expected an address such as tcp://HOST:PORT")
+    return {"workers": workers, "scheduler": scheduler, "dask_local": dask == "local"}
+
+
+@contextmanager
+def dask_errors(ex_args: dict[str, Any]) -> Iterator[None]:
+    """An unreachable ``--scheduler`` (or a ``--dask local`` cluster that does not start) exits
+    2 with one line instead of Dask's traceback."""
+    try:
+        yield
+    except OSError as exc:
+        if not (ex_args.get("scheduler") or ex_args.get("dask_local")):
+            raise
+        if "Timed out" in str(exc) or "connect" in str(exc).lower():
+            if ex_args.get("scheduler"):
+                fail(f"--scheduler: cannot reach the Dask scheduler: {exc}")
+            fail(f"--dask local: cannot start the Dask cluster: {exc}")
+        raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing as mp
 
 import numpy as np
 import polars as pl
@@ -14,13 +15,15 @@ from typer.testing import CliRunner
 from adoption_abm import AdoptionModel, load_scenario
 from adoption_abm.analysis.compare import (
     METRIC_LABELS,
+    RunFailed,
     compare,
     mean_ci,
     resolve_policies,
-    spawn_seeds,
     year_metrics,
 )
 from adoption_abm.analysis.report import write_report
+from adoption_abm.batch.executors import InProcess, LocalProcesses
+from adoption_abm.batch.seeds import replication_seeds
 from adoption_abm.cli.main import app
 from adoption_abm.outputs.indicators import fte_reinvested, pooled_effectiveness
 from adoption_abm.outputs.roles import default_roles, role_demand
@@ -51,7 +54,8 @@ def test_frames_and_pairing(result, short):
         p: runs.filter(pl.col("policy").cast(pl.String) == p)["seed"].to_list() for p in labels
     }
     assert seeds["baseline"] == seeds["6,7"] == seeds["12x0.5"]  # common random numbers
-    assert sorted(set(seeds["baseline"])) == sorted(spawn_seeds(7, 3))
+    assert sorted(set(seeds["baseline"])) == sorted(replication_seeds(7, 3))
+    assert result.meta["seeds"] == replication_seeds(7, 3)  # replication r: child_seed(7, r)
     assert set(METRIC_LABELS) <= set(runs.columns)
     assert result.summary.height == 3 * 2 * len(METRIC_LABELS)
     base = result.summary.filter(pl.col("policy").cast(pl.String) == "baseline")
@@ -103,12 +107,79 @@ def test_roles_and_monthly(result, short):
     assert {"realised_all", "realised_all_ci", "roles_fte"} <= set(result.monthly.columns)
 
 
-def test_results_do_not_depend_on_the_number_of_workers(short):
-    kw = {"replications": 2, "seed": 3, "scale": 0.002, "years": (2025,)}
-    one = compare(short, ["baseline", "7"], workers=1, **kw)
-    two = compare(short, ["baseline", "7"], workers=2, **kw)
-    for name, frame in one.frames().items():
-        assert frame.equals(two.frames()[name]), name
+SMALL = {"replications": 3, "seed": 3, "scale": 0.002, "years": (2025, 2030)}
+SMALL_POLICIES = ["baseline", "7", "12x0.5"]
+
+
+@pytest.fixture(scope="module")
+def in_process(short):
+    """The small comparison in this process (the reference for the other executors)."""
+    return compare(short, SMALL_POLICIES, workers=1, **SMALL)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "label"),
+    [
+        ({"workers": 2}, "local:2"),
+        ({"dask_local": True, "workers": 2}, "dask:local:2"),
+        ({"executor": InProcess()}, "in-process"),
+    ],
+    ids=["2-processes", "dask-local", "given-executor"],
+)
+def test_identical_results_whatever_the_executor(short, in_process, kwargs, label):
+    calls = []
+    other = compare(
+        short,
+        SMALL_POLICIES,
+        **SMALL,
+        **kwargs,
+        on_result=lambda done, total: calls.append((done, total)),
+    )
+    n = len(SMALL_POLICIES) * SMALL["replications"]
+    assert calls == [(k, n) for k in range(1, n + 1)]  # one call per run, as they arrive
+    assert in_process.meta["executor"] == "in-process" and other.meta["executor"] == label
+    assert {**other.meta, "executor": "in-process"} == in_process.meta
+    for name, frame in in_process.frames().items():
+        assert frame.equals(other.frames()[name]), name
+
+
+def test_a_failed_run_names_its_policy_and_replication(short):
+    before = set(mp.active_children())
+    kw = {"seeds": [3, -1], "scale": 0.002, "years": (2025,)}
+    with pytest.raises(RunFailed) as info:
+        compare(short, ["baseline", "7"], workers=1, **kw)
+    err = info.value
+    assert (err.policy, err.replication, err.seed) == ("baseline", 1, -1)
+    assert "policy 'baseline', replication 1 (seed -1) failed: ValueError" in str(err)
+    assert "Traceback" in str(err.__cause__)  # the run's own traceback
+    with pytest.raises(RunFailed) as info:  # from a worker process: the same names
+        compare(short, ["baseline", "7"], workers=2, **kw)
+    assert info.value.policy in ("baseline", "7") and info.value.replication == 1
+    assert "run_one" in str(info.value.__cause__)
+    assert set(mp.active_children()) <= before  # the pool's workers are stopped
+
+
+def test_interrupt_stops_without_waiting_for_queued_runs(short):
+    before = set(mp.active_children())
+    seen = []
+
+    def interrupt(done, total):
+        seen.append(done)
+        raise KeyboardInterrupt
+
+    kw = {"replications": 10, "seed": 1, "scale": 0.002, "on_result": interrupt}
+    with pytest.raises(KeyboardInterrupt):
+        compare(short, ["baseline", "7"], workers=2, **kw)
+    assert seen == [1] and set(mp.active_children()) <= before  # our workers are stopped
+    # on a given executor, the queued runs are cancelled and the executor stays usable
+    ex = LocalProcesses(2)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            compare(short, ["baseline", "7"], executor=ex, **kw)
+        again = compare(short, ["baseline"], replications=2, seed=1, scale=0.002, executor=ex)
+        assert again.runs.height == 2 * 2
+    finally:
+        ex.close()
 
 
 def test_resolve_policies(short):

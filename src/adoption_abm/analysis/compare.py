@@ -7,33 +7,35 @@ from the draws, and their confidence intervals are those of the *paired* differe
 Policy levers change hazards only, never how many random numbers are drawn, so replication ``r``
 sees the very same draws under every policy.
 
-Runs can be spread over a process pool; results are indexed by (policy, replication), so they do
-not depend on the number of workers.
+Seeds follow the batch scheme (:mod:`adoption_abm.batch.seeds`): replication ``r`` of root seed
+``s`` gets ``child_seed(s, r)``, the seed ``run_batch`` gives replicate ``r`` of an experiment
+with ``root_seed = s``. Runs go to the batch executors (in this process, local processes or
+Dask; :func:`adoption_abm.batch.executors.make_executor`); results are indexed by (policy,
+replication), so they do not depend on the executor or the number of workers.
 """
 
 from __future__ import annotations
 
 import math
+import traceback
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import closing
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from ..batch.executors import Executor, make_executor
+from ..batch.seeds import replication_seeds
 from ..outputs.indicators import fte_reinvested, month_label, pooled_effectiveness
 from ..outputs.roles import role_demand
 from ..policies.parse import parse_policy
 from ..policies.schedule import PolicySchedule
-from ..scenario.errors import ScenarioError
+from ..scenario.calendar import REPORT_YEARS, report_years, year_end_month
 from ..scenario.interventions import validate_interventions
 from ..scenario.load import load_scenario
 from ..scenario.schema import Scenario
-
-YEARS = (2025, 2030, 2035, 2040)
-"""Years the comparison reports (read at the end of December)."""
 
 METRIC_LABELS: dict[str, str] = {
     "realised_all": "realised gain, all professions",
@@ -87,13 +89,13 @@ def monthly_metrics(model: Any) -> dict[str, np.ndarray]:
     return res
 
 
-def year_metrics(model: Any, years: Sequence[int] = YEARS) -> dict[int, dict[str, float]]:
+def year_metrics(model: Any, years: Sequence[int] = REPORT_YEARS) -> dict[int, dict[str, float]]:
     """Metrics at the end of December of each of ``years`` that the model has simulated."""
     series = monthly_metrics(model)
     sc = model.inputs
     out: dict[int, dict[str, float]] = {}
     for y in years:
-        m = (y - sc.start_year + 1) * 12
+        m = year_end_month(sc.start_year, y)
         if 0 < m <= model.month:
             out[y] = {k: float(v[m]) for k, v in series.items()}
     return out
@@ -101,7 +103,7 @@ def year_metrics(model: Any, years: Sequence[int] = YEARS) -> dict[int, dict[str
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run of a comparison (picklable: sent to worker processes)."""
+    """One run of a comparison (picklable: the task sent to an executor's workers)."""
 
     scenario: Scenario
     policy: int  # index in the comparison's policies
@@ -135,6 +137,42 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         "years": year_metrics(model, spec.years),
         "monthly": {k: series[k] for k in MONTHLY},
     }
+
+
+class RunFailed(RuntimeError):
+    """A run of a comparison raised; names its policy, replication and seed. Its ``__cause__``
+    carries the run's traceback (from whichever worker ran it)."""
+
+    def __init__(self, policy: str, replication: int, seed: int, error: str):
+        self.policy, self.replication, self.seed, self.error = policy, replication, seed, error
+        super().__init__(
+            f"policy {policy!r}, replication {replication} (seed {seed}) failed: {error}"
+        )
+
+    def __reduce__(self):
+        return type(self), (self.policy, self.replication, self.seed, self.error)
+
+
+class _RemoteTraceback(Exception):
+    def __init__(self, text: str):
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def run_task(spec: RunSpec) -> dict[str, Any]:
+    """:func:`run_one` as an executor task: an exception comes back as an ``error`` record
+    (message and traceback), so the driver can name the run that failed."""
+    try:
+        return run_one(spec)
+    except Exception as exc:
+        return {
+            "policy": spec.policy,
+            "replication": spec.replication,
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc(),
+        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -194,12 +232,6 @@ class Comparison:
         }
 
 
-def spawn_seeds(seed: int, replications: int) -> list[int]:
-    """``replications`` independent seeds derived from ``seed`` (NumPy SeedSequence.spawn)."""
-    children = np.random.SeedSequence(seed).spawn(replications)
-    return [int(c.generate_state(1, dtype=np.uint32)[0]) for c in children]
-
-
 def resolve_policies(
     scenario: Scenario, policies: Sequence[str | tuple[str, Sequence[dict]]]
 ) -> list[tuple[str, list[dict]]]:
@@ -240,8 +272,11 @@ def compare(
     scale: float = 0.01,
     rhythm: str = "central",
     engine: str = "cython",
-    years: Sequence[int] = YEARS,
-    workers: int = 1,
+    years: Sequence[int] = REPORT_YEARS,
+    workers: int | None = 1,
+    scheduler: str | None = None,
+    dask_local: bool = False,
+    executor: Executor | None = None,
     progress: bool = False,
     on_result: Callable[[int, int], None] | None = None,
 ) -> Comparison:
@@ -252,27 +287,33 @@ def compare(
         policies: ``--policy`` strings (``'baseline'``, ``'6,7'``, ``'all'``, ``'6@2025-01x0.5'``)
             or ``(label, interventions)`` pairs. The baseline is added first if missing.
         replications: runs per policy (ignored when ``seeds`` is given).
-        seed: base seed; replication seeds are spawned from it (:func:`spawn_seeds`).
+        seed: root seed; replication ``r`` gets ``child_seed(seed, r)``, as replicate ``r`` of a
+            batch experiment with ``root_seed = seed`` (:mod:`adoption_abm.batch.seeds`).
         seeds: explicit replication seeds, used for every policy.
         scale, rhythm, engine: as for :class:`~adoption_abm.model.AdoptionModel`.
         years: years to report (end of December; those beyond the scenario are dropped).
-        workers: processes (1 = in this process). Results do not depend on it.
+        workers, scheduler, dask_local: where the runs go, as for
+            :func:`~adoption_abm.batch.run_batch` (:func:`~adoption_abm.batch.executors.
+            make_executor`): ``workers`` local processes (1 = in this process, ``None`` = all
+            CPUs), a Dask ``scheduler`` address, or a Dask LocalCluster of ``workers``.
+        executor: an executor to use instead (left open); the three above are then ignored.
+            Results do not depend on the executor or the number of workers.
         progress: show a progress bar (tqdm) over the runs.
         on_result: called with (runs done, runs total) after each run.
+
+    Raises :class:`RunFailed` naming the policy and replication of a run that raised (the runs
+    still queued are dropped).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    if rhythm not in sc.rhythms:
-        raise ScenarioError(
-            "rhythm", [("rhythm", f"unknown rhythm {rhythm!r}; allowed: {list(sc.rhythms)}")]
-        )
+    sc.check_rhythm(rhythm)
     if seeds is None:
         if replications < 1:
             raise ValueError(f"replications must be at least 1, got {replications}")
-        seeds = spawn_seeds(seed, replications)
+        seeds = replication_seeds(seed, replications)
     seeds = [int(s) for s in seeds]
-    if workers < 1:
+    if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
-    years = tuple(y for y in years if sc.start_year <= y <= sc.end_year)
+    years = tuple(report_years(sc.start_year, sc.end_year, years))
     if not years:
         raise ValueError(f"no year to report inside {sc.start_year}-{sc.end_year}")
     resolved = resolve_policies(sc, policies)
@@ -285,41 +326,44 @@ def compare(
 
     check_scale(sc, scale)
     schedules = [PolicySchedule(sc, list(sc.interventions) + ivs) for _, ivs in resolved]
-    results = _run_all(specs, workers, progress, on_result)
-    return _assemble(sc, resolved, seeds, years, results, schedules, rhythm, scale, engine)
+    own = executor is None
+    ex = executor or make_executor(workers, scheduler, dask_local)
+    try:
+        results = _run_all(ex, specs, [label for label, _ in resolved], progress, on_result)
+    finally:
+        if own:  # stops our workers without waiting for running or queued runs
+            ex.close()
+    cmp = _assemble(sc, resolved, seeds, years, results, schedules, rhythm, scale, engine)
+    cmp.meta["executor"] = ex.label
+    return cmp
 
 
 def _run_all(
-    specs: list[RunSpec], workers: int, progress: bool, on_result: Callable[[int, int], None] | None
+    ex: Executor,
+    specs: list[RunSpec],
+    labels: list[str],
+    progress: bool,
+    on_result: Callable[[int, int], None] | None,
 ) -> dict[tuple[int, int], dict]:
+    """Every run on the executor, one run per task; results keyed by (policy, replication)."""
     results: dict[tuple[int, int], dict] = {}
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(specs), desc="compare", unit="run")
-
-    def done(res: dict) -> None:
-        results[(res["policy"], res["replication"])] = res
-        if bar is not None:
-            bar.update(1)
-        if on_result is not None:
-            on_result(len(results), len(specs))
-
     try:
-        if workers == 1:
-            for spec in specs:
-                done(run_one(spec))
-        else:
-            pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
-            try:
-                futures = [pool.submit(run_one, spec) for spec in specs]
-                for fut in as_completed(futures):
-                    done(fut.result())
-            except BaseException:  # Ctrl-C or a failed run: do not wait for the queued runs
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
-            pool.shutdown()
+        with closing(ex.map_unordered(run_task, specs)) as finished:
+            for spec, res in finished:
+                if "error" in res:
+                    raise RunFailed(
+                        labels[spec.policy], spec.replication, spec.seed, res["error"]
+                    ) from _RemoteTraceback(res["traceback"])
+                results[(spec.policy, spec.replication)] = res
+                if bar is not None:
+                    bar.update(1)
+                if on_result is not None:
+                    on_result(len(results), len(specs))
     finally:
         if bar is not None:
             bar.close()

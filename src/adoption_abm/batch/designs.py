@@ -5,11 +5,10 @@
 * ``lhs``, ``sobol`` (Saltelli's scheme), ``morris``: sampled by SALib within ``bounds`` (in log
   space for ``log = true`` parameters).
 
-Seeds: run ``i`` gets ``SeedSequence(root_seed).spawn(n)[i]``, computed directly as
-``SeedSequence(root_seed, spawn_key=(i,))`` (the same child), so a run's result depends only on
-the root seed and its index, not on how many runs there are or who runs them. With
-``common_random_numbers`` the index is the replicate number instead: replicate ``r`` of every
-design point shares one seed.
+Seeds (:mod:`.seeds`, the scheme ``compare`` shares): run ``i`` gets ``child_seed(root_seed, i)``,
+child ``i`` of ``SeedSequence(root_seed)``, so a run's result depends only on the root seed and
+its index, not on how many runs there are or who runs them. With ``common_random_numbers`` the
+index is the replicate number instead: replicate ``r`` of every design point shares one seed.
 """
 
 from __future__ import annotations
@@ -21,15 +20,17 @@ import numpy as np
 import polars as pl
 
 from .experiment import Experiment, ParameterSpec
+from .seeds import SEED_MASK, child_seed
 
-SEED_MASK = (1 << 63) - 1
-"""Seeds are kept below 2**63 so they fit a signed 64-bit column anywhere."""
-
-
-def child_seed(root_seed: int, index: int) -> int:
-    """The integer seed of spawned child ``index`` of ``SeedSequence(root_seed)``."""
-    ss = np.random.SeedSequence(root_seed, spawn_key=(index,))
-    return int(ss.generate_state(1, dtype=np.uint64)[0]) & SEED_MASK
+__all__ = [
+    "SEED_MASK",
+    "child_seed",
+    "design_points",
+    "run_params",
+    "run_table",
+    "salib_problem",
+    "sample_matrix",
+]
 
 
 def salib_problem(exp: Experiment) -> dict[str, Any]:

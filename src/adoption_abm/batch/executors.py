@@ -3,7 +3,11 @@ distributed cluster. All three give the same results (each run depends only on i
 and seed); they differ in speed and in what survives a crash.
 
 Every executor yields ``(task, result)`` pairs as tasks finish, in any order, and re-submits
-the tasks of a worker that died (killed, out of memory) up to ``max_retries`` times.
+the tasks of a worker that died (killed, out of memory) up to ``max_retries`` times. A task that
+raises stops the iteration with its exception; leaving the iteration early (an exception, Ctrl-C,
+``close()`` of the generator) cancels the tasks still queued, and ``close()`` of the executor
+stops its own workers without waiting for running tasks. ``run_batch`` and ``compare`` both map
+their tasks this way.
 """
 
 from __future__ import annotations
@@ -91,21 +95,25 @@ class LocalProcesses:
             futures = {pool.submit(fn, tasks[i]): i for i in todo}
             todo = []
             pending = set(futures)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    i = futures[fut]
-                    try:
-                        result = fut.result()
-                    except BrokenProcessPool:
-                        attempts[i] += 1
-                        if attempts[i] > self.max_retries:
-                            raise WorkerLost(
-                                f"task {i}: its worker died {attempts[i]} times"
-                            ) from None
-                        todo.append(i)
-                        continue
-                    yield tasks[i], result
+            try:
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        i = futures[fut]
+                        try:
+                            result = fut.result()
+                        except BrokenProcessPool:
+                            attempts[i] += 1
+                            if attempts[i] > self.max_retries:
+                                raise WorkerLost(
+                                    f"task {i}: its worker died {attempts[i]} times"
+                                ) from None
+                            todo.append(i)
+                            continue
+                        yield tasks[i], result
+            finally:  # left early (an error, Ctrl-C, the caller stopped): drop the queued tasks
+                for fut in pending:
+                    fut.cancel()
             if todo:
                 self._new_pool()
 
@@ -169,23 +177,27 @@ class DaskCluster:
         for i in range(len(tasks)):
             futures[submit(i)] = i
         queue = as_completed(list(futures))
-        for fut in queue:
-            i = futures.pop(fut)
-            try:
-                result = fut.result()
-            except KilledWorker:
-                attempts[i] += 1
-                if attempts[i] > self.max_retries:
-                    raise WorkerLost(
-                        f"task {i}: Dask lost its worker {attempts[i]} times"
-                    ) from None
-                new = submit(i)
-                futures[new] = i
-                queue.add(new)
-                continue
-            finally:
-                fut.release()
-            yield tasks[i], result
+        try:
+            for fut in queue:
+                i = futures.pop(fut)
+                try:
+                    result = fut.result()
+                except KilledWorker:
+                    attempts[i] += 1
+                    if attempts[i] > self.max_retries:
+                        raise WorkerLost(
+                            f"task {i}: Dask lost its worker {attempts[i]} times"
+                        ) from None
+                    new = submit(i)
+                    futures[new] = i
+                    queue.add(new)
+                    continue
+                finally:
+                    fut.release()
+                yield tasks[i], result
+        finally:  # left early (an error, Ctrl-C, the caller stopped): drop the queued tasks
+            if futures:
+                self.client.cancel(list(futures))
 
     def close(self) -> None:
         self.client.close()

@@ -326,28 +326,34 @@ def test_compare_command_errors(tmp_path, args, words):
     assert not (tmp_path / "x").exists()
 
 
-def test_compare_command_passes_the_executor_options_compare_accepts():
-    """``--workers`` always; ``--scheduler`` and ``--dask local`` only to a ``compare`` that takes
-    ``scheduler`` and ``dask_local`` (as ``batch.runner.run_batch`` does), else exit 2."""
-    import typer
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--workers", "3"], {"workers": 3, "scheduler": None, "dask_local": False}),
+        (["--dask", "local", "-w", "2"], {"workers": 2, "scheduler": None, "dask_local": True}),
+        (
+            ["--scheduler", "tcp://127.0.0.1:8786"],
+            {"workers": 2, "scheduler": "tcp://127.0.0.1:8786", "dask_local": False},
+        ),
+    ],
+)
+def test_compare_command_passes_batch_executor_options(monkeypatch, tmp_path, options, expected):
+    """``--workers``, ``--dask local`` and ``--scheduler`` reach ``compare()`` as the same
+    keywords ``batch.runner.run_batch`` takes."""
+    import adoption_abm.analysis.compare as compare_module
 
-    from adoption_abm.cli.policy import _compare_executor
+    seen = {}
 
-    def local_only(sc, policies, *, workers=1): ...
+    class Stop(Exception):
+        pass
 
-    def with_dask(sc, policies, *, workers=1, scheduler=None, dask_local=False): ...
+    def fake_compare(*args, **kwargs):
+        seen.update({k: kwargs[k] for k in ("workers", "scheduler", "dask_local")})
+        raise Stop
 
-    local = {"workers": 3, "scheduler": None, "dask_local": False}
-    assert _compare_executor(local_only, local) == {"workers": 3}
-    assert _compare_executor(with_dask, local) == {"workers": 3}
-    remote = {"workers": 2, "scheduler": "tcp://10.0.0.5:8786", "dask_local": False}
-    assert _compare_executor(with_dask, remote) == {
-        "workers": 2,
-        "scheduler": "tcp://10.0.0.5:8786",
-    }
-    cluster = {"workers": 2, "scheduler": None, "dask_local": True}
-    assert _compare_executor(with_dask, cluster) == {"workers": 2, "dask_local": True}
-    for ex_args in (remote, cluster):
-        with pytest.raises(typer.Exit) as exit_:
-            _compare_executor(local_only, ex_args)
-        assert exit_.value.exit_code == 2
+    monkeypatch.setattr(compare_module, "compare", fake_compare)
+    res = CliRunner().invoke(
+        app, ["compare", *options, "--replications", "1", "--out", str(tmp_path / "x")]
+    )
+    assert isinstance(res.exception, Stop), res.output
+    assert seen == expected

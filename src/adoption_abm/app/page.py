@@ -117,7 +117,7 @@ def Prose(text: str):
 
 
 FrameSyncContext = solara.create_context(None)
-"""The page's :class:`~adoption_abm.app_chart.FrameSync` (charts report the frames drawn)."""
+"""The page's :class:`~adoption_abm.app.chart.FrameSync` (charts report the frames drawn)."""
 
 
 def _follow(tick: solara.Reactive[int]) -> int:
@@ -321,7 +321,7 @@ def Chart(
     structure: object = None,
     background: Callable[[], dict] | None = None,
 ):
-    """A live ECharts chart (see :mod:`adoption_abm.app_chart`).
+    """A live ECharts chart (see :mod:`adoption_abm.app.chart`).
 
     The option is built by ``make_option`` and handed to the widget after each render, not as an
     element argument: Reacton walks every nested value of element arguments at each render,
@@ -490,11 +490,8 @@ def GapsTab(session: Session, tick: solara.Reactive[int]):
 def RolesTab(session: Session, tick: solara.Reactive[int]):
     v = _follow(tick)
     demand = session.role_demand()
-    if demand is None:
-        solara.Info("This version of the model has no role table (adoption_abm.roles).")
-    else:
-        h, sc = session.history, session.scenario
-        Chart(lambda: views.roles_option(h, sc, demand), "roles", v, len(h))
+    h, sc = session.history, session.scenario
+    Chart(lambda: views.roles_option(h, sc, demand), "roles", v, len(h))
     Prose(EXPLAIN["roles"])
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..model.build import check_scale
 from ..model.model import HEADLINE_KEYS, AdoptionModel
+from ..outputs.roles import role_demand, roles_for
 from ..scenario.errors import ScenarioError
 from ..scenario.load import builtin_scenarios, load_scenario
 from ..scenario.schema import Scenario
@@ -368,20 +369,16 @@ class Session:
             self.previous = None
             self.version += 1
 
-    def role_demand(self) -> dict[str, tuple[str, np.ndarray]] | None:
-        """FTE demand of each emerging role over the run so far, ``{id: (label, per month)}``,
-        or None if this version of the model has no role table (:mod:`adoption_abm.roles`).
-        Computed over the whole run: for the Roles tab only, not for every frame."""
-        try:
-            from ..outputs.roles import role_demand, roles_for
-        except ImportError:
-            return None
+    def role_demand(self) -> dict[str, tuple[str, np.ndarray]]:
+        """FTE demand of each emerging role over the run so far, ``{id: (label, per month)}``
+        (:mod:`adoption_abm.outputs.roles`). Computed over the whole run: for the Roles tab
+        only, not for every frame."""
         with self.lock:
             demand = role_demand(self.model.outputs(), self.model.inputs)
             table = roles_for(self.model.inputs)
         return {rid: (table[rid].label, values) for rid, values in demand.items()}
 
     def states(self, rows: np.ndarray) -> np.ndarray:
-        """Copy of ``state[rows]`` (N, 3) taken under the lock."""
+        """Copy of ``state[rows]`` (N, F) taken under the lock."""
         with self.lock:
             return self.model.pop.state[rows].copy()

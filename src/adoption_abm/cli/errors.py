@@ -21,6 +21,7 @@ from typer.core import TyperCommand
 
 EXIT_BAD_INPUT = 2
 EXIT_INCOMPLETE = 1  # the work is kept; re-running the same command resumes it
+EXIT_RUN_FAILED = 1  # a model run raised: a bug or a resource limit, not a bad option
 
 
 def fail(message: str) -> NoReturn:
@@ -51,6 +52,7 @@ EXPECTED: tuple[tuple[str, str, int, Callable[[Any], Iterable[str]]], ...] = (
         EXIT_INCOMPLETE,
         lambda exc: [f"error: {exc}; re-run the same command to resume"],
     ),
+    ("adoption_abm.analysis.compare", "RunFailed", EXIT_RUN_FAILED, _message),
 )
 
 

@@ -3,7 +3,6 @@ of proposals."""
 
 from __future__ import annotations
 
-import inspect
 import shlex
 import sys
 from pathlib import Path
@@ -76,7 +75,6 @@ def compare_command(
     from ..model.build import check_scale
     from ..scenario.errors import ScenarioError
 
-    executor = _compare_executor(compare, ex_args)
     sc = scenario_from_options(scenario, set_, rhythm)
     check_scale(sc, scale, label="--scale")
     try:
@@ -96,7 +94,7 @@ def compare_command(
                 rhythm=rhythm,
                 engine=engine,
                 progress=progress and sys.stderr.isatty(),
-                **executor,
+                **ex_args,
             )
     except KeyboardInterrupt:
         typer.echo("interrupted: no report written", err=True)
@@ -121,20 +119,6 @@ def compare_command(
             f"[{100 * row['diff_low']:+.2f}, {100 * row['diff_high']:+.2f}])"
         )
     typer.echo("\n".join(lines))
-
-
-def _compare_executor(compare, ex_args: dict) -> dict:
-    """The executor keywords for ``analysis.compare.compare``: ``workers`` always, ``scheduler``
-    and ``dask_local`` when asked for (a version of ``compare`` without them runs on local
-    processes only)."""
-    kwargs = {"workers": ex_args["workers"]}
-    asked = {k: v for k, v in ex_args.items() if k != "workers" and v}
-    accepted = inspect.signature(compare).parameters
-    missing = [k for k in asked if k not in accepted]
-    if missing:
-        option = "--scheduler" if "scheduler" in missing else "--dask"
-        fail(f"{option}: this version of compare runs on local processes only (use --workers)")
-    return kwargs | asked
 
 
 @app.command("proposals")

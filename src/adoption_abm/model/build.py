@@ -3,7 +3,7 @@
 Professionals are rows of NumPy arrays ordered by establishment (establishments by type, staff
 in random order inside an establishment, so teams mix professions). Establishments are rows
 too; ``est_start`` gives each one's first professional. Mesa agents are views on these rows
-(:mod:`adoption_abm.agents`).
+(:mod:`adoption_abm.model.agents`).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ class Network:
     """CSR adjacency: ``indices[indptr[i]:indptr[i+1]]`` are professional ``i``'s ties.
 
     ``complete=True`` stands for the fully connected network (everyone else is a tie) without
-    storing it; it is used by the Bass limit (:mod:`adoption_abm.validation`).
+    storing it; it is used by the Bass limit (:mod:`adoption_abm.oracles.bass`).
     """
 
     indptr: np.ndarray  # int32, n + 1

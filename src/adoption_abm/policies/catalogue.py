@@ -64,7 +64,7 @@ METRICS = (
     "effectiveness_young",
     "effectiveness_old",
 )
-"""Outputs a proposal's claims may name (see :func:`adoption_abm.compare.year_metrics`)."""
+"""Outputs a proposal's claims may name (see :func:`adoption_abm.analysis.compare.year_metrics`)."""
 
 
 # ---------------------------------------------------------------------------------------------

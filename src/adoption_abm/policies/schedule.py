@@ -11,7 +11,7 @@ An intervention is a mapping (validated by :class:`adoption_abm.scenario.Interve
 
 ``targets`` is optional: absent lists mean everyone.
 
-Each proposal acts through the channels of :class:`adoption_abm.rules.Levers` listed in its
+Each proposal acts through the channels of :class:`adoption_abm.rules.levers.Levers` listed in its
 catalogue entry (``proposals.toml``, with the assumption and source of every number; rendered in
 docs/POLICIES.md). :class:`PolicySchedule` turns a list of interventions into the levers in force
 each month. Interventions compose: multipliers multiply, shifts add, reaches combine as

@@ -370,7 +370,7 @@ class Indicators(Block):
 
 
 class Role(Block):
-    """An emerging role whose demand grows with adoption (:mod:`adoption_abm.roles`)."""
+    """An emerging role whose demand grows with adoption (:mod:`adoption_abm.outputs.roles`)."""
 
     label: str
     families: list[Ident] = Field(description="Families whose use needs it.")

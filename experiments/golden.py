@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
-FILES = ("summary.json", "timeseries.parquet", "indicators.parquet")
+FILES = ("summary.json", "timeseries.parquet", "indicators.parquet", "breakdown.parquet")
 VOLATILE = ("seconds", "version")
 """summary.json fields that are not results: wall time and package version."""
 

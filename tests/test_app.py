@@ -42,7 +42,7 @@ def test_settings_proposals_and_interventions():
     assert [p.number for p in s.proposals] == [6, 7]
     assert s.proposal(7) == Proposal(7, 2.0, 2025)
     assert s.interventions() == [
-        {"proposal": 6, "start": "2022-01", "intensity": 1.0},
+        {"proposal": 6, "start": "2027-01", "intensity": 1.0},  # the scenario's policy_start
         {"proposal": 7, "start": "2025-01", "intensity": 2.0},
     ]
     assert s.with_proposal(6, False).proposals == (Proposal(7, 2.0, 2025),)
@@ -124,13 +124,16 @@ def test_apply_with_a_proposal():
     """Switching a proposal on replays the run with it to the same month, keeping the old run
     as the previous one."""
     session = Session(SMALL)
-    session.step(36)
+    session.step(96)
     before = list(session.history.values["realised_all"])
     message = session.apply(SMALL.with_proposal(6, True, 2.0))
-    assert message is None and session.settings.proposals == (Proposal(6, 2.0, 2022),)
-    assert session.previous is not None and session.month == 36
+    assert message is None and session.settings.proposals == (Proposal(6, 2.0, 2027),)
+    assert session.previous is not None and session.month == 96
     assert session.previous.values["realised_all"] == before
-    assert session.history.values["realised_all"][-1] > before[-1]
+    after = session.history.values["realised_all"]
+    start = session.scenario.policy_start_month
+    assert after[:start] == before[:start]  # nothing changes before the policy starts
+    assert after[-1] > before[-1]
 
 
 # views -------------------------------------------------------------------------------------------

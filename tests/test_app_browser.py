@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -25,10 +26,8 @@ import pytest
 pytest.importorskip("solara", reason="the app extra is not installed")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
-from adoption_abm.app.session import Settings, build_model  # noqa: E402
 from adoption_abm.outputs.atomic import write_atomic  # noqa: E402
 from adoption_abm.policies.catalogue import PROPOSALS  # noqa: E402
-from adoption_abm.scenario.errors import ScenarioError  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -71,10 +70,19 @@ def free_port() -> int:
 def server(tmp_path_factory):
     """``adoption-abm app`` on 127.0.0.1 and a free port; yields the page's URL."""
     port = free_port()
-    log = tmp_path_factory.mktemp("app") / "server.log"
+    folder = tmp_path_factory.mktemp("app")
+    log = folder / "server.log"
+    # policies act from the first month, so that a proposal shows within the months stepped
+    text = resources.files("adoption_abm.scenario").joinpath("data", "france-2022.toml")
+    scenario = folder / "france-2022-policies-from-2022.toml"
+    scenario.write_text(
+        text.read_text(encoding="utf-8").replace(
+            'policy_start = "2027-01"', 'policy_start = "2022-01"'
+        )
+    )
     cmd = [
         sys.executable, "-c", "from adoption_abm.cli import main; main()", "app",
-        "--host", "127.0.0.1", "--port", str(port),
+        "--host", "127.0.0.1", "--port", str(port), "--scenario", str(scenario),
         "--agents", str(AGENTS), "--seed", str(SEED), "--speed", "20",
     ]  # fmt: skip
     with open(log, "wb") as out:
@@ -197,12 +205,6 @@ def test_play_advances_the_counter_and_the_charts(server, browser):
 
 
 def test_a_proposal_changes_the_curves(server, browser):
-    try:
-        build_model(Settings(agents=AGENTS, seed=SEED).with_proposal(6, True))
-    except ScenarioError as exc:
-        pytest.skip(
-            f"policies are not implemented yet, PolicySchedule rejects interventions: {exc}"
-        )
     page, console = open_page(browser, server)
     adoption = chart_drawn(page, "adoption")
     step = page.get_by_role("button", name="Step")

@@ -107,7 +107,8 @@ def test_proposal_alone_moves_its_claimed_outputs(number, baseline_metrics, sc):
     last = max(c.year for c in prop.claims)
     diffs = {i: [] for i in range(len(prop.claims))}
     for seed in SEEDS:
-        m = run([{"proposal": number}], seed=seed, scale=SCALE, months=months_to(last, sc))
+        iv = {"proposal": number} | ({"start": prop.claims_start} if prop.claims_start else {})
+        m = run([iv], seed=seed, scale=SCALE, months=months_to(last, sc))
         got = year_metrics(m)
         for i, c in enumerate(prop.claims):
             sign = 1.0 if c.direction == "up" else -1.0
@@ -247,6 +248,7 @@ def test_targets_restrict_per_agent_effects():
     base = AdoptionModel(seed=3, scale=TINY, agents="none")
     iv = {
         "proposal": 6,
+        "start": "2022-01",  # from the first month, so that four years show the effect
         "targets": {"professions": ["care_assistant"], "age_bands": ["50-60", ">=60"]},
     }
     pol = AdoptionModel(seed=3, scale=TINY, agents="none", interventions=[iv])
@@ -277,13 +279,14 @@ def test_disjoint_targets_may_overlap_in_time(sc):
 
 
 def test_mentoring_and_entrant_levers(sc):
-    lv = PolicySchedule(sc, [{"proposal": 7}]).levers_at(100)
+    later = sc.policy_start_month + 99  # past every lag and ramp
+    lv = PolicySchedule(sc, [{"proposal": 7}]).levers_at(later)
     assert lv.mentoring and lv.mentoring_intensity == pytest.approx(1.0)
     on = with_overrides(sc, {"behaviour.mentoring": True})
     assert PolicySchedule(on, [{"proposal": 7, "intensity": 0.5}]).levers_at(
-        100
+        later
     ).mentoring_intensity == pytest.approx(1.5)
-    lv2 = PolicySchedule(sc, [{"proposal": 2}]).levers_at(100)
+    lv2 = PolicySchedule(sc, [{"proposal": 2}]).levers_at(later)
     medical = np.array([p.group == "medical" for p in sc.professions.values()])
     assert np.allclose(lv2.entry_age_shift[medical], -2.0) and np.allclose(
         lv2.entry_age_shift[~medical], 0.0

@@ -89,7 +89,7 @@ class Settings:
         others = tuple(p for p in self.proposals if p.number != number)
         if not on:
             return self.replace(proposals=others)
-        year = start_year if start_year is not None else scenario_for(self.scenario).start_year
+        year = start_year if start_year is not None else _policy_start_year(self.scenario)
         return self.replace(
             proposals=tuple(sorted((*others, Proposal(number, float(intensity), int(year)))))
         )
@@ -121,6 +121,11 @@ class Settings:
 
 
 @functools.lru_cache(maxsize=8)
+def _policy_start_year(name: str) -> int:
+    """Year of the scenario's ``policy_start`` (the proposals' default start year)."""
+    return int(scenario_for(name).policy_start[:4])
+
+
 def scenario_for(name: str) -> Scenario:
     """A scenario by name or path, loaded once per process."""
     return load_scenario(name)

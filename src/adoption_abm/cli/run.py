@@ -48,8 +48,9 @@ def run(
     set_: Overrides = None,
     progress: Progress = True,
 ) -> None:
-    """Run one simulation; write summary.json, timeseries.parquet, indicators.parquet and the
-    resolved scenario to OUT (default runs/SCENARIO-RHYTHM-SEED), each atomically."""
+    """Run one simulation; write summary.json, timeseries.parquet, indicators.parquet,
+    breakdown.parquet and the resolved scenario to OUT (default runs/SCENARIO-RHYTHM-SEED), each
+    atomically."""
     from .. import __version__
     from ..model.model import AdoptionModel
     from ..outputs.atomic import write_json_atomic, write_parquet_atomic, write_text_atomic
@@ -80,6 +81,7 @@ def run(
     }
     write_parquet_atomic(out / "timeseries.parquet", model.timeseries())
     write_parquet_atomic(out / "indicators.parquet", model.indicators())
+    write_parquet_atomic(out / "breakdown.parquet", model.breakdown())
     write_text_atomic(out / "scenario.toml", resolved_scenario_toml(sc))
     write_json_atomic(out / "summary.json", summary)  # last: its presence means the run is complete
     y = summary["years"].get("2030")

@@ -210,6 +210,10 @@ class AdoptionModel(mesa.Model):
         """Month-level indicators: potential, realised, FTE freed, gaps, downgrading risk."""
         return self.outputs().indicators()
 
+    def breakdown(self) -> pl.DataFrame:
+        """Month × age band and month × establishment type: adoption, mastery, realised."""
+        return self.outputs().breakdown()
+
     def summary(self) -> dict[str, Any]:
         """Figures for 2025, 2030, 2035 and 2040 (those simulated), in summary.json's shape."""
         return self.outputs().summary_years()

@@ -23,6 +23,16 @@ Definitions (fractions in 0-1):
 * **downgrading_risk**: share of the non-medical professions' freed time that is freed for
   professionals whose digital skill grew by less than ``behaviour.downgrading_skill_gain``
   since they entered the model.
+* **realised_gain**: realised minus its value in the initial state (month 0), the seed's frame
+  ("gains de productivité ... par rapport à aujourd'hui").
+* **breakdown** by age band and by establishment type (:meth:`Outputs.breakdown`): for a group
+  of professionals (persons, not agents), ``adoption`` and ``mastery`` are the shares of its
+  (professional, family) pairs in use or mastered, i.e. the mean over families;
+  ``realised`` is the share of its working time freed (Σ_f potential_f × masters of f).
+
+Frames carry the calendar of :func:`adoption_abm.scenario.calendar.calendar_columns`: ``month``
+(0 is the initial state), ``date`` (first day of the month reported), integer ``year`` and
+``month_of_year`` (0 for the initial state), and ``initial``.
 """
 
 from __future__ import annotations
@@ -33,7 +43,14 @@ import numpy as np
 import polars as pl
 
 from ..rules.states import MASTERED, USING
-from ..scenario.calendar import MONTHS, REPORT_YEARS, table_at, year_end_month
+from ..scenario.calendar import (
+    MONTHS,
+    REPORT_YEARS,
+    age_band_keys,
+    calendar_columns,
+    table_at,
+    year_end_month,
+)
 from ..scenario.schema import Scenario
 
 GROUP_KEYS = ("all", "medical", "non_medical")
@@ -152,8 +169,18 @@ class Outputs:
 
     # frames ----------------------------------------------------------------------------------
     def indicators(self) -> pl.DataFrame:
-        """One row per month: potential, realised, FTE freed, gaps, downgrading risk."""
-        return pl.DataFrame(self.indicator_columns())
+        """One row per month: potential, realised (level and gain over month 0), FTE freed,
+        gaps, downgrading risk, with the calendar columns."""
+        cols = self.indicator_columns()
+        del cols["month"]
+        gains = {
+            f"realised_gain_{k}": cols[f"realised_{k}"] - cols[f"realised_{k}"][0]
+            for k in GROUP_KEYS
+        }
+        start = self.scenario.start_year
+        return pl.DataFrame(
+            {**calendar_columns(start, np.arange(len(self.cube))), **_after_realised(cols, gains)}
+        )
 
     def indicator_columns(self) -> dict[str, Any]:
         """The columns of :meth:`indicators` as NumPy arrays (no frame to build)."""
@@ -162,12 +189,7 @@ class Outputs:
         real_g = self._grouped(prof["realised"])
         fte = self.fte(prof["realised"], real_g["all"])
         gaps = {f"gap_{a}": self.gap(a) for a in ("profession", "age", "establishment")}
-        months = np.arange(len(self.cube))
-        cols = {
-            "month": months,
-            "date": [month_label(self.scenario, int(m)) for m in months],
-            "year": self.scenario.start_year + months / MONTHS,
-        }
+        cols: dict[str, Any] = {"month": np.arange(len(self.cube))}
         for k in GROUP_KEYS:
             cols[f"potential_{k}"] = pot_g[k]
         for k in GROUP_KEYS:
@@ -190,8 +212,7 @@ class Outputs:
         pids = self.scenario.profession_ids
         return pl.DataFrame(
             {
-                "month": months,
-                "date": [month_label(self.scenario, int(m)) for m in months],
+                **calendar_columns(self.scenario.start_year, months),
                 "profession": pl.Series([pids[p] for p in profs], dtype=pl.Categorical),
                 "family": pl.Series([self.families[f] for f in fams], dtype=pl.Categorical),
                 "agents": self.n_agents.astype(np.int64)[profs],
@@ -199,9 +220,58 @@ class Outputs:
                 "mastery": self.mastery_share().ravel(),
                 "potential": self.pot.ravel(),
                 "realised": realised.ravel(),
+                "realised_gain": (realised - realised[:1]).ravel(),
                 "fte_freed": (realised * self.headcount[None, :, None] * fte_head).ravel(),
             }
         )
+
+    def group_shares(self, axis: str) -> dict[str, np.ndarray]:
+        """(M, G) ``adoption``, ``mastery`` and ``realised`` of each group of ``axis`` (``age``:
+        the age bands, ``establishment``: the establishment types), persons-weighted."""
+        w = self.weight[None, :, None, None]
+        keep = {"age": 2, "establishment": 3}[axis]
+        other = 5 - keep  # the axis summed over with the professions (types, or age bands)
+        cube = self.cube  # (M, P, B, T, F, S)
+        heads = cube[..., 0, :].sum(axis=-1)  # (M, P, B, T): each family counts everyone
+        users = cube[..., USING:].sum(axis=-1)  # (M, P, B, T, F)
+        masters = cube[..., MASTERED]
+        freed = (masters * self.pot[:, :, None, None, :]).sum(axis=-1)  # (M, P, B, T)
+        n_fam = len(self.families)
+
+        def per_group(x: np.ndarray) -> np.ndarray:
+            return (x * w).sum(axis=(1, other))
+
+        persons = per_group(heads)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = lambda x: np.where(persons > 0, x / np.where(persons > 0, persons, 1), np.nan)  # noqa: E731
+            return {
+                "adoption": share(per_group(users.sum(axis=-1)) / n_fam),
+                "mastery": share(per_group(masters.sum(axis=-1)) / n_fam),
+                "realised": share(per_group(freed)),
+            }
+
+    def breakdown(self) -> pl.DataFrame:
+        """Long frame: month × (age band | establishment type) × adoption, mastery, realised."""
+        sc = self.scenario
+        months = np.arange(len(self.cube))
+        frames = []
+        for kind, axis, names in (
+            ("age_band", "age", age_band_keys(sc.indicators.age_bands)),
+            ("establishment_type", "establishment", sc.type_ids),
+        ):
+            shares = self.group_shares(axis)
+            g = len(names)
+            frames.append(
+                pl.DataFrame(
+                    {
+                        **calendar_columns(sc.start_year, np.repeat(months, g)),
+                        "breakdown": pl.Series([kind] * (len(months) * g), dtype=pl.Categorical),
+                        "group": pl.Series(names * len(months), dtype=pl.String),
+                        **{k: v.ravel() for k, v in shares.items()},
+                    }
+                )
+            )
+        return pl.concat(frames)
 
     # summary -----------------------------------------------------------------------------------
     def year_month(self, year: int) -> int:
@@ -233,21 +303,49 @@ class Outputs:
                 fam: (float(rbf[p, f] / total) if total > 0 else None)
                 for f, fam in enumerate(self.families)
             }
+        gain_g = {k: v - v[0] for k, v in real_g.items()}
+        sc = self.scenario
+
+        def groups(axis: str, names: list[str]) -> dict[str, dict[str, float | None]]:
+            shares = self.group_shares(axis)
+            return {
+                name: {k: _number(v[m, g]) for k, v in shares.items()}
+                for g, name in enumerate(names)
+            }
+
         return {
             "potential": block(pot_g, prof["potential"]),
             "realised": block(real_g, prof["realised"]),
+            "realised_gain": block(gain_g, prof["realised"] - prof["realised"][:1]),
             "fte_freed": fte_block,
             "mix": mix,
             "multi_speed_gap": {
                 a: float(self.gap(a)[m]) for a in ("profession", "age", "establishment")
             },
             "downgrading_risk": float(self.downgrading_risk()[m]),
+            "by_age_band": groups("age", age_band_keys(sc.indicators.age_bands)),
+            "by_establishment_type": groups("establishment", sc.type_ids),
         }
 
     def summary_years(self) -> dict[str, dict]:
         start = self.scenario.start_year
         years = [y for y in REPORT_YEARS if y >= start and self.year_month(y) < len(self.cube)]
         return {str(y): self.year_summary(y) for y in years}
+
+
+def _number(x: float) -> float | None:
+    """A float for JSON: None where the group is empty (NaN)."""
+    return None if np.isnan(x) else float(x)
+
+
+def _after_realised(cols: dict[str, Any], gains: dict[str, Any]) -> dict[str, Any]:
+    """``cols`` with the ``realised_gain_*`` columns right after the ``realised_*`` ones."""
+    out: dict[str, Any] = {}
+    for key, value in cols.items():
+        out[key] = value
+        if key == f"realised_{GROUP_KEYS[-1]}":
+            out.update(gains)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

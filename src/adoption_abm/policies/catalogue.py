@@ -142,6 +142,11 @@ class Proposal(BaseModel):
     horizon: str = ""
     effects: Annotated[list[Effect], Field(min_length=1)]
     claims: Annotated[list[Claim], Field(min_length=1)]
+    claims_start: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] | None = Field(
+        None,
+        description="Start at which the claims hold and are tested (default: the scenario's "
+        "policy_start); set only where the mechanism is too slow to show from policy_start.",
+    )
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -232,7 +237,9 @@ def catalogue_markdown() -> str:
             "",
             f"Cost: {p.cost:g} M€ a year at intensity 1{spent} ({p.cost_source}). "
             f"Targets accepted: {', '.join(p.targets) or 'none'}. "
-            "Claims (tested): "
+            "Claims (tested"
+            + (f", started in {p.claims_start}" if p.claims_start else "")
+            + "): "
             + "; ".join(f"{c.metric} in {c.year} goes {c.direction}" for c in p.claims)
             + ".",
         ]

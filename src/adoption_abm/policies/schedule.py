@@ -68,7 +68,8 @@ class PolicySchedule:
 
     # -----------------------------------------------------------------------------------------
     def _span(self, iv: Intervention) -> tuple[int, int]:
-        lo = month_index(self.scenario.start_year, iv.start) if iv.start else 1
+        sc = self.scenario
+        lo = month_index(sc.start_year, iv.start) if iv.start else sc.policy_start_month
         hi = month_index(self.scenario.start_year, iv.end) if iv.end else self.n_months
         return lo, hi
 

@@ -6,6 +6,7 @@ month 1 ends on 31 January of the first year, month ``12·k`` on 31 December of 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
 from typing import TYPE_CHECKING
@@ -17,6 +18,10 @@ if TYPE_CHECKING:
 
 MONTHS = 12
 """Steps per year: the model steps monthly."""
+POLICY_START = "2027-01"
+"""Default start of interventions (``Scenario.policy_start``): January 2027, the present of the
+model's users. Starting every policy with the simulation (January 2022) would make its effects
+retroactive."""
 REPORT_YEARS: tuple[int, ...] = (2025, 2030, 2035, 2040)
 """Years that ``summary.json``, reports and batch outputs give figures for (when simulated)."""
 
@@ -59,6 +64,48 @@ def age_band_names(edges: Iterable[float]) -> list[str]:
     """Names of the age bands cut at ``edges``: '<30', '30-40', ..., '>=60'."""
     e = [f"{x:g}" for x in edges]
     return [f"<{e[0]}"] + [f"{a}-{b}" for a, b in pairwise(e)] + [f">={e[-1]}"]
+
+
+def age_band_keys(edges: Iterable[float]) -> list[str]:
+    """Identifier-like names of the age bands, as ``summary.json`` keys them: ``under_30``,
+    ``30_39``, ..., ``60_plus`` (a band ``[a, b)`` of whole years is ``a_(b-1)``)."""
+    e = list(edges)
+
+    def span(a: float, b: float) -> str:
+        if float(a).is_integer() and float(b).is_integer():
+            return f"{int(a)}_{int(b) - 1}"
+        return f"{a:g}_to_{b:g}".replace(".", "p")
+
+    head = f"under_{e[0]:g}".replace(".", "p")
+    tail = f"{e[-1]:g}_plus".replace(".", "p")
+    return [head] + [span(a, b) for a, b in pairwise(e)] + [tail]
+
+
+def month_dates(start_year: int, months: np.ndarray) -> np.ndarray:
+    """First day of the calendar month each step reports (``datetime64[D]``); step 0, the
+    initial state, is dated the first day of the simulation."""
+    m = np.maximum(np.asarray(months, dtype=np.int64) - 1, 0)
+    base = np.datetime64(dt.date(start_year, 1, 1), "M")
+    return (base + m.astype("timedelta64[M]")).astype("datetime64[D]")
+
+
+def calendar_columns(start_year: int, months: np.ndarray) -> dict[str, np.ndarray]:
+    """The calendar of each step, as the output frames carry it.
+
+    ``month`` (step; 0 is the initial state, 1 January of the first year), ``date`` (first day
+    of the month reported), ``year`` and ``month_of_year`` (1-12; 0 for the initial state) as
+    integers, and ``initial`` (True only for step 0), so that ``year == 2030`` selects the twelve
+    months of 2030.
+    """
+    months = np.asarray(months, dtype=np.int64)
+    y, m = np.divmod(np.maximum(months - 1, 0), MONTHS)
+    return {
+        "month": months,
+        "date": month_dates(start_year, months),
+        "year": (start_year + y).astype(np.int32),
+        "month_of_year": np.where(months == 0, 0, m + 1).astype(np.int8),
+        "initial": months == 0,
+    }
 
 
 def age_bands(edges: np.ndarray | Sequence[float], age: np.ndarray) -> np.ndarray:

@@ -60,7 +60,7 @@ class Intervention(BaseModel):
 
     proposal: Annotated[int, Field(strict=True, description="1-20, 2018 numbering.")]
     start: YearMonth | None = Field(
-        None, description="'YYYY-MM' it takes effect; default: scenario start."
+        None, description="'YYYY-MM' it takes effect; default: the scenario's policy_start."
     )
     end: YearMonth | None = Field(
         None, description="Last month in force ('YYYY-MM'); default: to the end."
@@ -110,15 +110,24 @@ def intervention_errors(
     spans: list[tuple[int, int, int, Intervention]] = []
     for k, iv in enumerate(interventions, start=first_index):
         path = ("interventions", k)
-        lo = month_index(scenario.start_year, iv.start) if iv.start else 1
+        lo = month_index(scenario.start_year, iv.start) if iv.start else scenario.policy_start_month
         hi = month_index(scenario.start_year, iv.end) if iv.end else n_months
+        if iv.start is None and lo > n_months:
+            errors.append(
+                (
+                    (*path, "start"),
+                    f"no start given, and the scenario's policy_start {scenario.policy_start} is "
+                    f"after the last simulated month {last}: give a start",
+                )
+            )
         for name, value, when in (("start", iv.start, lo), ("end", iv.end, hi)):
             if value is not None and not 1 <= when <= n_months:
                 errors.append(
                     ((*path, name), f"{value} is outside the simulated months {first} to {last}")
                 )
         if iv.end is not None and hi < lo:
-            errors.append(((*path, "end"), f"{iv.end} is before start {iv.start or first}"))
+            start = iv.start or f"{scenario.policy_start} (policy_start)"
+            errors.append(((*path, "end"), f"{iv.end} is before start {start}"))
         if iv.targets is not None:
             allowed = allowed_targets(iv.proposal)
             for dim, names in known.items():

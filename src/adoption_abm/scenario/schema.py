@@ -23,9 +23,9 @@ from pydantic import (
     model_validator,
 )
 
-from .calendar import n_months
+from .calendar import POLICY_START, month_index, n_months
 from .errors import ScenarioError, _CrossError
-from .interventions import Intervention, intervention_errors
+from .interventions import Intervention, YearMonth, intervention_errors
 from .types import SHARE_TOL, Finite, Ident, NonNeg, Positive, Unit
 
 MAX_FAMILIES = 4
@@ -409,6 +409,12 @@ class Scenario(BaseModel):
     network: NetworkParams
     rhythms: dict[Ident, Rhythm]
     indicators: Indicators
+    policy_start: YearMonth = Field(
+        POLICY_START,
+        description="'YYYY-MM' from which interventions act unless they give their own start: "
+        "January 2027 by default, the present of the model's users (a policy decided today "
+        "cannot act in the past; earlier starts must be asked for explicitly).",
+    )
     interventions: list[Intervention] = Field(
         default_factory=list, description="Policy interventions switched on in this scenario."
     )
@@ -484,7 +490,15 @@ class Scenario(BaseModel):
                         f"must cover {self.start_year}-{self.end_year}, got {years[0]}-{years[-1]}",
                     )
                 )
-        errors.extend(intervention_errors(self, self.interventions))
+        if month_index(self.start_year, self.policy_start) < 1:
+            errors.append(
+                (
+                    ("policy_start",),
+                    f"{self.policy_start} is before the first simulated month {self.start_year}-01",
+                )
+            )
+        else:  # a policy_start after the last month only matters to an intervention without start
+            errors.extend(intervention_errors(self, self.interventions))
         for rid, role in self.roles.items():
             for name in role.families:
                 if name not in fams:
@@ -510,6 +524,11 @@ class Scenario(BaseModel):
     @property
     def n_families(self) -> int:
         return len(self.technologies.families)
+
+    @property
+    def policy_start_month(self) -> int:
+        """Step at which interventions without a start of their own take effect."""
+        return month_index(self.start_year, self.policy_start)
 
     @property
     def n_months(self) -> int:

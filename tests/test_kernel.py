@@ -79,7 +79,7 @@ def lockstep(months: int | None = None, **kwargs) -> AdoptionModel:
 def test_kernel_uniforms_are_the_reference_uniforms(key):
     n = 5000
     out = np.empty((n, draws.slots(3)))
-    _kernels.uniforms(np.uint64(key), n, out)
+    _kernels.uniforms(np.uint64(key), n, draws.slots(3), out)
     expected = draws.uniforms(np.uint64(key), n, draws.slots(3))
     assert np.array_equal(out, expected)
     assert out.min() >= 0.0 and out.max() < 1.0
@@ -242,7 +242,8 @@ def kernel_peer_counts(
 ):
     use = np.empty(state.shape, dtype=np.int32)
     young = np.empty(state.shape, dtype=np.int32)
-    _kernels.peer_counts(net.indptr, net.indices, state, birth, mentoring, gap, use, young)
+    kernel_net = _kernels.Network(net.indptr, net.indices, net.complete)
+    _kernels.peer_counts(kernel_net, state, birth, mentoring, gap, use, young)
     return use, young
 
 

@@ -1,20 +1,29 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
+# cython: language_level=3
 """Compiled monthly step of the professionals: the exact twin of ``rules.professionals_step``.
 
-Same inputs, same uniforms (``draws``: SplitMix64 of (month key, counter), evaluated here only
-where a draw is needed), same floating-point operations in the same order, so every state
+Same inputs, same uniforms (``rules.stream``: SplitMix64 of (month key, counter), evaluated here
+only where a draw is needed), same floating-point operations in the same order, so every state
 array is bit-identical to the reference. ``setup.py`` compiles with ``-ffp-contract=off`` so
-that no fused multiply-add changes a rounding.
+that no fused multiply-add changes a rounding, and sets every compiler directive (this header
+keeps only ``language_level``; ``ADOPTION_ABM_DEBUG=1`` builds with bounds checks).
+
+The inputs (declared in ``_kernels.pxd``) are four small typed objects, :class:`Network`,
+:class:`Professionals`, :class:`Establishments` and :class:`Month`, and the two tallies;
+``engines.registry.cython_step`` builds them from the model's arrays and ``rules.MonthParams``.
+The number of technology families ``F`` (1 to ``MAX_FAMILIES``) is the width of the state
+arrays; every loop over families runs to ``F``, and the random stream has ``F + 1`` uniforms per
+professional (slot ``F`` is training), as in ``rules.stream``.
 
 How it is fast (docs/PERFORMANCE.md has the measurements; most of the time goes into reading
 the ties' states):
 
-* one pre-pass packs each professional's three states into one byte (bit ``f``: uses or
-  masters family ``f``; bit ``3 + f``: masters it), so the tie loop reads one byte per tie
-  from an array of N bytes that stays in cache, instead of three bytes from the state matrix;
-* the tie loop adds one table entry per tie: ``USE_LANES[mask]`` spreads the three bits into
-  three 21-bit counters of one 64-bit word, so the three families are counted by one addition
-  (exact integers; a degree of 2**21 or more takes the plain three-counter loop instead);
+* one pre-pass packs each professional's states into one byte (bit ``f``: uses or masters
+  family ``f``; bit ``F + f``: masters it), so the tie loop reads one byte per tie from an
+  array of N bytes that stays in cache, instead of F bytes from the state matrix;
+* the tie loop adds one table entry per tie: ``Lanes.use[mask]`` spreads the F bits into F
+  counters of ``64 // F`` bits in one 64-bit word, so the families are counted by one addition
+  (exact integers; a degree too large for a lane, 2**21 ties for three families, 2**16 for
+  four, takes the plain-counter loop instead);
 * ties are read only for professionals with a decision that needs them (a deployed family not
   yet used, or reverse mentoring), and in ``lazy`` mode (the default) only if the month's
   uniform of one of those decisions is below its hazard at peer shares of 1, an upper bound of
@@ -23,24 +32,22 @@ the ties' states):
 * the CSR rows about to be read are prefetched (rows are skipped at random, so the hardware
   prefetcher loses the stream), shares ``k / d`` of small degrees come from a table of the
   same IEEE divisions, and a uniform is drawn only where a transition can happen;
-* no Python object, no memoryview slicing, no exception check inside the ``nogil`` loop.
+* no Python object, no memoryview slicing, no exception check inside the ``nogil`` loop (in the
+  normal build: the debug build checks every index and raises ``IndexError``).
 
-Randomness is counter-based (:mod:`adoption_abm.draws`): the uniform of professional ``i``,
-slot ``s`` is a pure function of the month's key and ``(i, s)``, so results do not depend on
-the order professionals are visited in, nor on which of them are skipped.
-
-Signatures follow scikit-learn's style: read-only inputs are ``const`` memoryviews, arguments
-are marked IN / OUT / INOUT, the network is CSR (``indptr``, ``indices``).
+Randomness is counter-based (``rules.stream``): the uniform of professional ``i``, slot ``s``
+is a pure function of the month's key and ``(i, s)``, so results do not depend on the order
+professionals are visited in, nor on which of them are skipped.
 """
 
 import numpy as np
 
 from libc.math cimport floor, frexp, ldexp
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.stdint cimport INT64_MAX, int32_t, int64_t, uint8_t, uint64_t
 
-ABI = 2
-"""Bumped whenever ``professionals_step``'s signature changes; ``engines`` checks it, so a stale
-compiled file is reported as such instead of failing with an obscure TypeError."""
+ABI = 3
+"""Bumped whenever ``professionals_step``'s interface changes; ``engines.registry`` checks it,
+so a stale compiled file is reported as such instead of failing with an obscure TypeError."""
 
 cdef extern from *:
     """
@@ -50,7 +57,6 @@ cdef extern from *:
     #define ABM_MIX2 0x94D049BB133111EBULL
     #define ABM_TO_UNIT (1.0 / 9007199254740992.0)
     #define ABM_MAX_HAZARD 700.0
-    #define ABM_LANE_MASK ((1ULL << 21) - 1)
     #if defined(__GNUC__) || defined(__clang__)
     #define ABM_PREFETCH(p) __builtin_prefetch((p), 0, 3)
     #else
@@ -63,51 +69,257 @@ cdef extern from *:
     const uint64_t MIX2 "ABM_MIX2"
     const double TO_UNIT "ABM_TO_UNIT"
     const double MAX_HAZARD "ABM_MAX_HAZARD"
-    const uint64_t LANE_MASK "ABM_LANE_MASK"
 
 cdef enum:
-    NF = 3  # technology families
-    SLOTS = 4  # uniforms per professional and month (draws.SLOTS)
-    TRAINING_SLOT = 3
-    LANE_BITS = 21  # width of one family's counter in a packed 64-bit word
-    LANE_LIMIT = 1 << LANE_BITS  # degrees below this are counted with packed words
-    SHARE_DEG = 40  # shares k / d for degrees d below this come from a table
-    AHEAD = 16  # lazy mode: prefetch the ties of the professional this many rows ahead
-
-# USE_LANES[m]: the "uses or masters" bits (0-2) of mask byte m spread into three lanes;
-# MASTER_LANES[m]: the "masters" bits (3-5). 64 words each, 512 bytes: they stay in L1.
-cdef uint64_t USE_LANES[64]
-cdef uint64_t MASTER_LANES[64]
+    N_MASKS = 1 << (2 * MAX_FAMILIES)  # values of a packed state byte
 
 
-cdef inline uint64_t spread3(int bits) noexcept nogil:
-    return ((bits & 1) | (<uint64_t>((bits >> 1) & 1) << LANE_BITS)
-            | (<uint64_t>((bits >> 2) & 1) << (2 * LANE_BITS)))
-
+# ---------------------------------------------------------------------------------------------
+# Tables, filled once at import
+# ---------------------------------------------------------------------------------------------
+# USE_LANES[F - 1][m]: the "uses or masters" bits (0..F-1) of state byte m spread into F lanes
+# of 64 // F bits; MASTER_LANES[F - 1][m]: the "masters" bits (F..2F-1). The F = 3 tables (64
+# entries used, 512 bytes each) stay in L1 as before; with four families, 256 entries.
+cdef uint64_t USE_LANES[MAX_FAMILIES][N_MASKS]
+cdef uint64_t MASTER_LANES[MAX_FAMILIES][N_MASKS]
 
 # SHARES[d * SHARE_DEG + k] = k / d for 0 < d < SHARE_DEG, 0 <= k <= d: the same IEEE division
 # done once, so that a share costs a load instead of a division on the hazard's critical path.
 cdef double SHARES[SHARE_DEG * SHARE_DEG]
 
 
+cdef inline uint64_t spread(unsigned int bits, int n_families, int width) noexcept nogil:
+    """Bit ``f`` of ``bits`` (``f < n_families``) moved to bit ``width * f``: one lane each."""
+    cdef uint64_t word = 0
+    cdef int f
+    for f in range(n_families):
+        word = word | (<uint64_t>((bits >> f) & 1) << (width * f))
+    return word
+
+
 cdef void _init_tables() noexcept nogil:
-    cdef int m, d, k
-    for m in range(64):
-        USE_LANES[m] = spread3(m & 7)
-        MASTER_LANES[m] = spread3(m >> 3)
+    cdef int nf, m, d, k
+    for nf in range(1, MAX_FAMILIES + 1):
+        for m in range(N_MASKS):
+            USE_LANES[nf - 1][m] = spread(m & ((1 << nf) - 1), nf, 64 // nf)
+            MASTER_LANES[nf - 1][m] = spread(m >> nf, nf, 64 // nf)
     for d in range(SHARE_DEG):
         for k in range(SHARE_DEG):
             SHARES[d * SHARE_DEG + k] = (<double>k / <double>d) if 0 < d and k <= d else 0.0
 
 
+_init_tables()
+
+
+cdef Lanes lanes_for(int n_families) noexcept nogil:
+    """The packed counters for ``n_families`` families (1 to MAX_FAMILIES)."""
+    cdef Lanes lanes
+    lanes.bits = 64 // n_families
+    lanes.mask = (~(<uint64_t>0)) >> (64 - lanes.bits)
+    lanes.limit = INT64_MAX if lanes.bits >= 63 else (<int64_t>1) << lanes.bits
+    lanes.use = USE_LANES[n_families - 1]
+    lanes.master = MASTER_LANES[n_families - 1]
+    return lanes
+
+
+cdef bint _bounds_checked():
+    """Whether this build checks memoryview indices (``ADOPTION_ABM_DEBUG=1``): reads index 1
+    of a one-element view of a two-element array (defined memory either way)."""
+    cdef uint8_t[::1] view = np.zeros(2, dtype=np.uint8)[:1]
+    cdef Py_ssize_t i = 1
+    try:
+        view[i] += 0
+    except IndexError:
+        return True
+    return False
+
+
+BOUNDS_CHECKED = _bounds_checked()
+"""True in a debug build (``ADOPTION_ABM_DEBUG=1``): every index is checked, ``IndexError``."""
+cdef bint CHECKED = BOUNDS_CHECKED
+
+
+# ---------------------------------------------------------------------------------------------
+# The inputs (declared in _kernels.pxd)
+# ---------------------------------------------------------------------------------------------
+cdef int check_families(Py_ssize_t n_families) except -1:
+    if not 1 <= n_families <= MAX_FAMILIES:
+        raise ValueError(
+            f"the compiled kernel handles 1 to {MAX_FAMILIES} technology families "
+            f"(scenario.schema.MAX_FAMILIES), got {n_families}"
+        )
+    return 0
+
+
+cdef int check_length(str name, Py_ssize_t got, Py_ssize_t expected) except -1:
+    if got != expected:
+        raise ValueError(f"{name} has length {got}, expected {expected}")
+    return 0
+
+
+cdef int check_families_axis(str name, Py_ssize_t got, Py_ssize_t n_families) except -1:
+    if got != n_families:
+        raise ValueError(f"{name} has {got} families, the states have {n_families}")
+    return 0
+
+
+cdef class Network:
+    """The ties, CSR (IN): ``Network(indptr, indices, complete)`` as ``model.network``."""
+
+    def __cinit__(self, const int32_t[::1] indptr, const int32_t[::1] indices, bint complete):
+        if indptr.shape[0] < 1:
+            raise ValueError("indptr needs n + 1 entries")
+        self.n = indptr.shape[0] - 1
+        self.complete = complete
+        self.indptr = indptr
+        self.indices = indices
+        if not complete and indptr[self.n] > indices.shape[0]:
+            raise ValueError(f"indptr ends at {indptr[self.n]}, past {indices.shape[0]} ties")
+
+
+cdef class Professionals:
+    """The professionals' columns (as ``model.state.Population``) and the step's output
+    ``new_state``; ``F`` is ``state.shape[1]``."""
+
+    def __cinit__(
+        self,
+        const uint8_t[::1] profession,
+        const int32_t[::1] establishment,
+        const float[::1] birth,
+        const float[::1] propensity,
+        const float[::1] train_prob,
+        const float[::1] skill0,
+        const uint8_t[:, ::1] state,
+        float[::1] skill,
+        uint8_t[:, ::1] trained,
+        uint8_t[:, ::1] new_state,
+    ):
+        cdef Py_ssize_t n = profession.shape[0]
+        check_families(state.shape[1])
+        self.n = n
+        self.n_families = <int>state.shape[1]
+        for name, got in (
+            ("establishment", establishment.shape[0]), ("birth", birth.shape[0]),
+            ("propensity", propensity.shape[0]), ("train_prob", train_prob.shape[0]),
+            ("skill0", skill0.shape[0]), ("skill", skill.shape[0]), ("state", state.shape[0]),
+            ("trained", trained.shape[0]), ("new_state", new_state.shape[0]),
+        ):
+            check_length(name, got, n)
+        check_families_axis("trained", trained.shape[1], self.n_families)
+        check_families_axis("new_state", new_state.shape[1], self.n_families)
+        self.profession = profession
+        self.establishment = establishment
+        self.birth = birth
+        self.propensity = propensity
+        self.train_prob = train_prob
+        self.skill0 = skill0
+        self.state = state
+        self.skill = skill
+        self.trained = trained
+        self.new_state = new_state
+
+
+cdef class Establishments:
+    """The establishments' columns (IN): ``Establishments(deployed, type)``."""
+
+    def __cinit__(self, const uint8_t[:, ::1] deployed, const uint8_t[::1] type):
+        check_families(deployed.shape[1])
+        check_length("type", type.shape[0], deployed.shape[0])
+        self.n = deployed.shape[0]
+        self.deployed = deployed
+        self.type = type
+
+
+cdef class Month:
+    """The month's parameters (IN): ``rules.MonthParams``' arrays, then its scalars and the
+    month's key by name (the fields of :c:type:`MonthRates`)."""
+
+    def __cinit__(
+        self,
+        const double[::1] p,
+        const double[::1] q,
+        const double[:, ::1] adopt_mult,
+        const double[:, ::1] master_mult,
+        const double[::1] age_edges,
+        *,
+        double skill_effect,
+        double skill_mastery_effect,
+        double train_adopt_boost,
+        double train_master_boost,
+        double train_skill_gain,
+        bint mentoring,
+        double mentoring_adoption,
+        double mentoring_learning,
+        double mentoring_gap,
+        double risk_gain,
+        double t_end,
+        uint64_t key,
+    ):
+        check_families(p.shape[0])
+        self.n_families = <int>p.shape[0]
+        self.n_professions = adopt_mult.shape[0]
+        check_families_axis("q", q.shape[0], self.n_families)
+        check_families_axis("adopt_mult", adopt_mult.shape[1], self.n_families)
+        check_families_axis("master_mult", master_mult.shape[1], self.n_families)
+        check_length("master_mult", master_mult.shape[0], self.n_professions)
+        self.p = p
+        self.q = q
+        self.adopt_mult = adopt_mult
+        self.master_mult = master_mult
+        self.age_edges = age_edges
+        self.rates.skill_effect = skill_effect
+        self.rates.skill_mastery_effect = skill_mastery_effect
+        self.rates.train_adopt_boost = train_adopt_boost
+        self.rates.train_master_boost = train_master_boost
+        self.rates.train_skill_gain = train_skill_gain
+        self.rates.mentoring = mentoring
+        self.rates.mentoring_adoption = mentoring_adoption
+        self.rates.mentoring_learning = mentoring_learning
+        self.rates.mentoring_gap = mentoring_gap
+        self.rates.risk_gain = risk_gain
+        self.rates.t_end = t_end
+        self.rates.key = key
+
+
+cdef int check_step(
+    Network net, Professionals pop, Establishments est, Month month,
+    const int64_t[:, :, :, :, ::1] cube, const int64_t[:, ::1] risk,
+) except -1:
+    """The inputs agree with one another (each object checked its own arrays)."""
+    cdef int nf = pop.n_families
+    cdef Py_ssize_t t, n_ties
+    check_length("the network", net.n, pop.n)
+    check_families_axis("est.deployed", est.deployed.shape[1], nf)
+    check_families_axis("the month's parameters", month.n_families, nf)
+    expected = (month.n_professions, month.age_edges.shape[0] + 1, None, nf, N_STATES)
+    got = (cube.shape[0], cube.shape[1], cube.shape[2], cube.shape[3], cube.shape[4])
+    if any(e is not None and g != e for g, e in zip(got, expected)):
+        raise ValueError(f"cube has shape {got}, expected {expected} (None: any)")
+    if (risk.shape[0], risk.shape[1]) != (month.n_professions, nf):
+        raise ValueError(
+            f"risk has shape {(risk.shape[0], risk.shape[1])}, expected {expected[0], nf}"
+        )
+    if month.rates.mentoring and net.complete:
+        raise NotImplementedError("reverse mentoring is not defined on the complete network")
+    if CHECKED and not net.complete:  # debug build: the tie loop reads raw pointers
+        n_ties = net.indptr[net.n]
+        for t in range(net.n):
+            if not net.indptr[t] <= net.indptr[t + 1]:
+                raise IndexError(f"indptr decreases at row {t}")
+        for t in range(n_ties):
+            if not 0 <= net.indices[t] < net.n:
+                raise IndexError(f"tie {t} points to row {net.indices[t]}, past {net.n} rows")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers (declared in _kernels.pxd)
+# ---------------------------------------------------------------------------------------------
 cdef inline double ratio(int k, int64_t d) noexcept nogil:
     """k / d in double (d > 0, 0 <= k <= d), from the table when d is small."""
     if d < SHARE_DEG:
         return SHARES[d * SHARE_DEG + k]
     return <double>k / <double>d
-
-
-_init_tables()
 
 
 cdef inline double uniform(uint64_t key, uint64_t counter) noexcept nogil:
@@ -120,7 +332,7 @@ cdef inline double uniform(uint64_t key, uint64_t counter) noexcept nogil:
 
 
 cdef inline double one_minus_exp_neg(double x) noexcept nogil:
-    """1 - exp(-x) exactly as ``draws.one_minus_exp_neg`` computes it."""
+    """1 - exp(-x) exactly as ``rules.stream.one_minus_exp_neg`` computes it."""
     cdef int e = 0
     cdef int k, j
     cdef double y, q
@@ -151,69 +363,102 @@ cdef inline bint happens(double u, double x) noexcept nogil:
     return u < one_minus_exp_neg(x)
 
 
-cdef inline int lane(uint64_t word, int f) noexcept nogil:
-    return <int>((word >> (LANE_BITS * f)) & LANE_MASK)
+cdef inline double adoption_rate(
+    double p, double q, double share, double w, double ment
+) noexcept nogil:
+    """``p + q F + w M``: spontaneous, peer (share ``F`` of ties using) and mentoring (share
+    ``M`` of younger ties mastering) terms of the adoption hazard."""
+    return p + q * share + w * ment
 
 
+cdef inline double adoption_hazard(
+    double rate, double base, double adopt_mult, bint trained, double adopt_boost
+) noexcept nogil:
+    """Monthly adoption hazard ``rate · ψ(1 + s(skill - ½)) · a_{prof,f} · (1 + b)^trained``
+    (``base`` is ``ψ(1 + s(skill - ½))``, ``adopt_boost`` is ``1 + b``)."""
+    cdef double x = rate * base * adopt_mult
+    if trained:
+        x = x * adopt_boost
+    return x
+
+
+cdef inline double mastery_hazard(
+    double master_mult, double sm, bint trained, double master_boost, double learning,
+    double ment,
+) noexcept nogil:
+    """Monthly mastery hazard ``μ_{prof,f} · (1 + s_m(skill - ½)) · (1 + b_m)^trained ·
+    (1 + l M)`` (``sm`` is ``1 + s_m(skill - ½)``, ``master_boost`` is ``1 + b_m``)."""
+    cdef double x = master_mult * sm
+    if trained:
+        x = x * master_boost
+    return x * (1.0 + learning * ment)
+
+
+# ---------------------------------------------------------------------------------------------
+# The step
+# ---------------------------------------------------------------------------------------------
 cdef void pack_states(const uint8_t[:, ::1] state, uint8_t* mask) noexcept nogil:
-    """mask[i]: bit f if professional i uses or masters family f, bit 3 + f if it masters it."""
+    """mask[i]: bit f if professional i uses or masters family f, bit F + f if it masters it."""
     cdef Py_ssize_t i
     cdef unsigned int mi
     cdef int f, s
+    cdef int nf = <int>state.shape[1]
     for i in range(state.shape[0]):
         mi = 0
-        for f in range(NF):
+        for f in range(nf):
             s = state[i, f]
-            mi = mi | ((s >= 1) << f) | ((s == 2) << (3 + f))
+            mi = mi | ((s >= 1) << f) | ((s == 2) << (nf + f))
         mask[i] = <uint8_t>mi
 
 
 cdef inline void count_ties(
     const int32_t* indices, Py_ssize_t lo, Py_ssize_t hi, const uint8_t* mask,
-    const float* birth, double own_birth, bint mentoring, double gap, int* use, int* young,
+    const float* birth, double own_birth, bint mentoring, double gap, int n_families,
+    const Lanes* lanes, int* use, int* young,
 ) noexcept nogil:
-    """Over ties ``indices[lo:hi]``: how many use or master each family (``use``) and, with
-    mentoring, how many at least ``gap`` years younger master it (``young``)."""
+    """Over ties ``indices[lo:hi]``: how many use or master each family (``use``, OUT) and,
+    with mentoring, how many at least ``gap`` years younger master it (``young``, OUT)."""
     cdef Py_ssize_t t, j
     cdef unsigned int mj
     cdef int f
     cdef uint64_t acc = 0
     cdef uint64_t acc_young = 0
-    if hi - lo < LANE_LIMIT:  # one addition per tie counts the three families
+    cdef const uint64_t* use_lanes = lanes.use
+    cdef const uint64_t* master_lanes = lanes.master
+    if hi - lo < lanes.limit:  # one addition per tie counts every family
         if mentoring:
             for t in range(lo, hi):
                 j = indices[t]
                 mj = mask[j]
-                acc += USE_LANES[mj]
+                acc += use_lanes[mj]
                 if (<double>birth[j] - own_birth) >= gap:
-                    acc_young += MASTER_LANES[mj]
+                    acc_young += master_lanes[mj]
         else:
             for t in range(lo, hi):
-                acc += USE_LANES[mask[indices[t]]]
-        for f in range(NF):
-            use[f] = lane(acc, f)
-            young[f] = lane(acc_young, f)
-    else:  # a degree past the 21-bit counters: plain counters
-        for f in range(NF):
+                acc += use_lanes[mask[indices[t]]]
+        for f in range(n_families):
+            use[f] = <int>((acc >> (lanes.bits * f)) & lanes.mask)
+            young[f] = <int>((acc_young >> (lanes.bits * f)) & lanes.mask)
+    else:  # a degree past the packed counters: plain counters
+        for f in range(n_families):
             use[f] = 0
             young[f] = 0
         for t in range(lo, hi):
             j = indices[t]
             mj = mask[j]
-            for f in range(NF):
+            for f in range(n_families):
                 use[f] += (mj >> f) & 1
                 if mentoring and (<double>birth[j] - own_birth) >= gap:
-                    young[f] += (mj >> (3 + f)) & 1
+                    young[f] += (mj >> (n_families + f)) & 1
 
 
 cdef inline int decide(
-    int f, unsigned int mi, unsigned int dm, unsigned int ruled_out, int n_use, int n_young,
-    int64_t deg, double base, double sm, bint trained, double p, double q, double adopt_mult,
+    int f, int s, unsigned int dm, unsigned int ruled_out, int n_use, int n_young, int64_t deg,
+    double base, double sm, bint trained, double p, double q, double adopt_mult,
     double master_mult, double mentoring_adoption, double mentoring_learning,
     double adopt_boost, double master_boost, uint64_t key, uint64_t ctr,
 ) noexcept nogil:
-    """Family ``f``'s new state (see ``rules.professionals_step``); inlined with ``f`` constant."""
-    cdef int s = ((mi >> f) & 1) + ((mi >> (3 + f)) & 1)
+    """Family ``f``'s new state from state ``s`` (see ``rules.professionals_step``)."""
     cdef double ment = 0.0
     cdef double share = 0.0
     cdef double x
@@ -225,67 +470,31 @@ cdef inline int decide(
         if (dm >> f) & 1:
             if deg > 0:
                 share = ratio(n_use, deg)
-            x = (p + q * share + mentoring_adoption * ment) * base * adopt_mult
-            if trained:
-                x = x * adopt_boost
+            x = adoption_hazard(adoption_rate(p, q, share, mentoring_adoption, ment), base,
+                                adopt_mult, trained, adopt_boost)
             if happens(uniform(key, ctr + f), x):
                 return 1
     elif s == 1:
-        x = master_mult * sm
-        if trained:
-            x = x * master_boost
-        x = x * (1.0 + mentoring_learning * ment)
+        x = mastery_hazard(master_mult, sm, trained, master_boost, mentoring_learning, ment)
         if happens(uniform(key, ctr + f), x):
             return 2
     return s
 
 
 def professionals_step(
-    # network (IN)
-    const int32_t[::1] indptr,
-    const int32_t[::1] indices,
-    bint complete,
-    # professionals (IN)
-    const uint8_t[::1] profession,
-    const int32_t[::1] establishment,
-    const float[::1] birth,
-    const float[::1] propensity,
-    const float[::1] train_prob,
-    const float[::1] skill0,
-    const uint8_t[:, ::1] state,
-    # professionals (INOUT): own row only
-    float[::1] skill,
-    uint8_t[:, ::1] trained,
-    # professionals (OUT)
-    uint8_t[:, ::1] new_state,
-    # establishments (IN)
-    const uint8_t[:, ::1] deployed,
-    const uint8_t[::1] est_type,
-    # month parameters (IN)
-    const double[::1] p,
-    const double[::1] q,
-    const double[:, ::1] adopt_mult,
-    const double[:, ::1] master_mult,
-    double skill_effect,
-    double skill_mastery_effect,
-    double train_adopt_boost,
-    double train_master_boost,
-    double train_skill_gain,
-    bint mentoring,
-    double mentoring_adoption,
-    double mentoring_learning,
-    double mentoring_gap,
-    double risk_gain,
-    double t_end,
-    const double[::1] age_edges,
-    uint64_t key,
-    # tallies (OUT, zeroed by the caller)
+    Network net,
+    Professionals pop,
+    Establishments est,
+    Month month,
     int64_t[:, :, :, :, ::1] cube,
     int64_t[:, ::1] risk,
-    # skip the ties when the month's uniforms rule out every transition that reads them (IN)
     bint lazy=True,
 ):
     """One month for every professional; see ``rules.professionals_step`` for the rules.
+
+    ``net``, ``est``, ``month`` (IN); ``pop`` (IN; ``skill`` and ``trained`` INOUT, own row
+    only; ``new_state`` OUT); ``cube[prof, age band, type, family, state]`` and
+    ``risk[prof, family]`` (OUT, zeroed by the caller): the month's tallies.
 
     ``lazy=False`` reads the ties of every professional with a decision that depends on them;
     ``lazy=True`` (the default) first compares each such decision's uniform with its hazard at
@@ -295,53 +504,88 @@ def professionals_step(
     results, bit for bit. The bound is used only when every factor is non-negative (checked
     each month and for each professional); otherwise the ties are read.
     """
-    cdef Py_ssize_t n = profession.shape[0]
-    cdef Py_ssize_t n_est = deployed.shape[0]
-    cdef Py_ssize_t n_prof = adopt_mult.shape[0]
+    check_step(net, pop, est, month, cube, risk)
+    # network
+    cdef const int32_t[::1] indptr = net.indptr
+    cdef bint complete = net.complete
+    # professionals
+    cdef const uint8_t[::1] profession = pop.profession
+    cdef const int32_t[::1] establishment = pop.establishment
+    cdef const float[::1] birth = pop.birth
+    cdef const float[::1] propensity = pop.propensity
+    cdef const float[::1] train_prob = pop.train_prob
+    cdef const float[::1] skill0 = pop.skill0
+    cdef const uint8_t[:, ::1] state = pop.state
+    cdef float[::1] skill = pop.skill
+    cdef uint8_t[:, ::1] trained = pop.trained
+    cdef uint8_t[:, ::1] new_state = pop.new_state
+    # establishments
+    cdef const uint8_t[:, ::1] deployed = est.deployed
+    cdef const uint8_t[::1] est_type = est.type
+    # the month
+    cdef const double[::1] p = month.p
+    cdef const double[::1] q = month.q
+    cdef const double[:, ::1] adopt_mult = month.adopt_mult
+    cdef const double[:, ::1] master_mult = month.master_mult
+    cdef const double[::1] age_edges = month.age_edges
+    cdef MonthRates r = month.rates
+    cdef bint mentoring = r.mentoring
+    cdef double mentoring_adoption = r.mentoring_adoption
+    cdef double mentoring_learning = r.mentoring_learning
+    cdef double adopt_boost = 1.0 + r.train_adopt_boost
+    cdef double master_boost = 1.0 + r.train_master_boost
+    cdef double ment_bound = 1.0 if mentoring else 0.0  # the largest share of younger masters
+    cdef uint64_t key = r.key
+
+    cdef Py_ssize_t n = pop.n
+    cdef Py_ssize_t n_est = est.n
+    cdef Py_ssize_t n_prof = month.n_professions
     cdef Py_ssize_t n_edges = age_edges.shape[0]
+    cdef int nf = pop.n_families
+    cdef uint64_t n_slots = <uint64_t>nf + 1  # rules.stream.slots(F); slot F is training
+    cdef unsigned int families = (1u << nf) - 1
+    cdef Lanes lanes = lanes_for(nf)
     cdef Py_ssize_t i, t, b, lo, hi
     cdef int f, pr, e, et, band, n_elig, pick, chosen
     cdef unsigned int mi, dm, need, ruled_out
     cdef int64_t deg
-    cdef int64_t tot[NF]
-    cdef int n_use[NF]
-    cdef int n_young[NF]
-    cdef int ns0, ns1, ns2
-    cdef double p0 = p[0], p1 = p[1], p2 = p[2], q0 = q[0], q1 = q[1], q2 = q[2]
-    cdef double a_bound[NF]
+    cdef int64_t tot[MAX_FAMILIES]
+    cdef int n_use[MAX_FAMILIES]
+    cdef int n_young[MAX_FAMILIES]
+    cdef int ns[MAX_FAMILIES]
+    cdef double a_bound[MAX_FAMILIES]
+    cdef bint elig[MAX_FAMILIES]
     cdef bint bounded
-    cdef bint elig[NF]
     cdef double sk, base, sm, x, v, tp, age
-    cdef double adopt_boost = 1.0 + train_adopt_boost
-    cdef double master_boost = 1.0 + train_master_boost
-    cdef double learn_bound = 1.0 + mentoring_learning * (1.0 if mentoring else 0.0)
     cdef uint64_t ctr
     cdef uint8_t[::1] mask = np.empty(n + 1, dtype=np.uint8)  # packed states (see module doc)
-    cdef uint8_t[::1] dep = np.empty(n_est, dtype=np.uint8)  # packed deployed families
+    cdef uint8_t[::1] dep = np.empty(n_est + 1, dtype=np.uint8)  # packed deployed families
     cdef int64_t* cell
     cdef uint8_t* mask_p = &mask[0]
-    cdef const int32_t* indices_p = &indices[0] if indices.shape[0] > 0 else NULL
+    cdef const int32_t* indices_p = &net.indices[0] if net.indices.shape[0] > 0 else NULL
     cdef const float* birth_p = &birth[0] if n > 0 else NULL
 
     with nogil:
         # pre-pass: pack states and deployments into one byte each
         pack_states(state, mask_p)
         for e in range(n_est):
-            dep[e] = <uint8_t>((deployed[e, 0] != 0) | ((deployed[e, 1] != 0) << 1)
-                               | ((deployed[e, 2] != 0) << 2))
-        for f in range(NF):
+            dm = 0
+            for f in range(nf):
+                dm = dm | ((deployed[e, f] != 0) << f)
+            dep[e] = <uint8_t>dm
+        for f in range(nf):
             tot[f] = 0
         if complete:
             for i in range(n):
-                for f in range(NF):
+                for f in range(nf):
                     tot[f] += (mask[i] >> f) & 1
 
         # the bound: hazards at peer shares 1, valid if every factor is non-negative
         bounded = (lazy and mentoring_adoption >= 0.0 and mentoring_learning >= 0.0
                    and adopt_boost >= 0.0 and master_boost >= 0.0)
-        for f in range(NF):
+        for f in range(nf):
             bounded = bounded and q[f] >= 0.0
-            a_bound[f] = p[f] + q[f] * 1.0 + mentoring_adoption * (1.0 if mentoring else 0.0)
+            a_bound[f] = adoption_rate(p[f], q[f], 1.0, mentoring_adoption, ment_bound)
             for pr in range(n_prof):
                 bounded = bounded and adopt_mult[pr, f] >= 0.0 and master_mult[pr, f] >= 0.0
 
@@ -349,45 +593,43 @@ def professionals_step(
             if not complete and i + AHEAD < n:
                 # rows are skipped at random, so the hardware prefetcher loses the stream
                 t = indptr[i + AHEAD]
-                prefetch(&indices[t])
-                prefetch(&indices[t] + 16)
+                prefetch(indices_p + t)
+                prefetch(indices_p + t + 16)
             e = establishment[i]
             pr = profession[i]
             mi = mask[i]
             dm = dep[e]
             sk = <double>skill[i]
-            base = <double>propensity[i] * (1.0 + skill_effect * (sk - 0.5))
-            sm = 1.0 + skill_mastery_effect * (sk - 0.5)
-            ctr = <uint64_t>i * SLOTS + 1
+            base = <double>propensity[i] * (1.0 + r.skill_effect * (sk - 0.5))
+            sm = 1.0 + r.skill_mastery_effect * (sk - 0.5)
+            ctr = <uint64_t>i * n_slots + 1
             # families whose decision reads the ties: deployed and not used; used and not
             # mastered when reverse mentoring is on
-            need = (~mi) & dm & 7
+            need = (~mi) & dm & families
             if mentoring:
-                need = need | (mi & ~(mi >> 3) & 7)
+                need = need | (mi & ~(mi >> nf) & families)
             ruled_out = 0
             if need and bounded and base >= 0.0 and sm >= 0.0:
-                for f in range(NF):
+                for f in range(nf):
                     if (need >> f) & 1:
                         if (mi >> f) & 1:  # using, learning with mentors' help
-                            x = master_mult[pr, f] * sm
-                            if trained[i, f] == 1:
-                                x = x * master_boost
-                            x = x * learn_bound
+                            x = mastery_hazard(master_mult[pr, f], sm, trained[i, f] == 1,
+                                               master_boost, mentoring_learning, ment_bound)
                         else:  # not using: adoption
-                            x = a_bound[f] * base * adopt_mult[pr, f]
-                            if trained[i, f] == 1:
-                                x = x * adopt_boost
+                            x = adoption_hazard(a_bound[f], base, adopt_mult[pr, f],
+                                                trained[i, f] == 1, adopt_boost)
                         if uniform(key, ctr + f) >= x:
-                            ruled_out = ruled_out | (<unsigned int>1 << f)
+                            ruled_out = ruled_out | (1u << f)
                 need = need & ~ruled_out
-            n_use[0] = n_use[1] = n_use[2] = 0
-            n_young[0] = n_young[1] = n_young[2] = 0
+            for f in range(nf):
+                n_use[f] = 0
+                n_young[f] = 0
 
             # peer counts over the ties (only if some decision reads them)
             if complete:
                 deg = n - 1
                 if need:
-                    for f in range(NF):
+                    for f in range(nf):
                         n_use[f] = <int>(tot[f] - ((mi >> f) & 1))
             else:
                 lo = indptr[i]
@@ -395,66 +637,58 @@ def professionals_step(
                 deg = hi - lo
                 if need:
                     count_ties(indices_p, lo, hi, mask_p, birth_p, <double>birth[i], mentoring,
-                               mentoring_gap, n_use, n_young)
+                               r.mentoring_gap, nf, &lanes, n_use, n_young)
 
-            ns0 = decide(0, mi, dm, ruled_out, n_use[0], n_young[0], deg, base, sm,
-                         trained[i, 0] == 1, p0, q0, adopt_mult[pr, 0], master_mult[pr, 0],
-                         mentoring_adoption, mentoring_learning, adopt_boost, master_boost, key,
-                         ctr)
-            ns1 = decide(1, mi, dm, ruled_out, n_use[1], n_young[1], deg, base, sm,
-                         trained[i, 1] == 1, p1, q1, adopt_mult[pr, 1], master_mult[pr, 1],
-                         mentoring_adoption, mentoring_learning, adopt_boost, master_boost, key,
-                         ctr)
-            ns2 = decide(2, mi, dm, ruled_out, n_use[2], n_young[2], deg, base, sm,
-                         trained[i, 2] == 1, p2, q2, adopt_mult[pr, 2], master_mult[pr, 2],
-                         mentoring_adoption, mentoring_learning, adopt_boost, master_boost, key,
-                         ctr)
-            new_state[i, 0] = ns0
-            new_state[i, 1] = ns1
-            new_state[i, 2] = ns2
+            for f in range(nf):
+                ns[f] = decide(f, ((mi >> f) & 1) + ((mi >> (nf + f)) & 1), dm, ruled_out,
+                               n_use[f], n_young[f], deg, base, sm, trained[i, f] == 1, p[f],
+                               q[f], adopt_mult[pr, f], master_mult[pr, f], mentoring_adoption,
+                               mentoring_learning, adopt_boost, master_boost, key, ctr)
+                new_state[i, f] = <uint8_t>ns[f]
 
             # training: one course on an eligible family (deployed, not mastered, not trained)
             tp = <double>train_prob[i]
             if tp > 0.0:
                 n_elig = 0
-                for f in range(NF):
-                    elig[f] = ((dm >> f) & 1) and not ((mi >> (3 + f)) & 1) and trained[i, f] == 0
+                for f in range(nf):
+                    elig[f] = (((dm >> f) & 1) and not ((mi >> (nf + f)) & 1)
+                               and trained[i, f] == 0)
                     n_elig += elig[f]
                 if n_elig > 0:
-                    v = uniform(key, ctr + TRAINING_SLOT)
+                    v = uniform(key, ctr + nf)  # rules.stream.training_slot(F)
                     if v < tp:
                         pick = <int>floor((v / tp) * n_elig)
                         if pick > n_elig - 1:
                             pick = n_elig - 1
                         chosen = -1
-                        for f in range(NF):
+                        for f in range(nf):
                             if elig[f]:
                                 if pick == 0:
                                     chosen = f
                                     break
                                 pick -= 1
                         trained[i, chosen] = 1
-                        skill[i] = <float>(sk + train_skill_gain * (1.0 - sk))
+                        skill[i] = <float>(sk + r.train_skill_gain * (1.0 - sk))
 
             # tallies
-            age = t_end - <double>birth[i]
+            age = r.t_end - <double>birth[i]
             band = 0
             for b in range(n_edges):
                 band += age >= age_edges[b]
             et = est_type[e]
             cell = &cube[pr, band, et, 0, 0]
-            cell[ns0] += 1
-            cell[3 + ns1] += 1
-            cell[6 + ns2] += 1
-            if (<double>skill[i] - <double>skill0[i]) < risk_gain:
-                risk[pr, 0] += ns0 == 2
-                risk[pr, 1] += ns1 == 2
-                risk[pr, 2] += ns2 == 2
+            for f in range(nf):
+                cell[N_STATES * f + ns[f]] += 1
+            if (<double>skill[i] - <double>skill0[i]) < r.risk_gain:
+                for f in range(nf):
+                    risk[pr, f] += ns[f] == 2
 
 
+# ---------------------------------------------------------------------------------------------
+# Test shims: the kernel's own code, visible from Python
+# ---------------------------------------------------------------------------------------------
 def peer_counts(
-    const int32_t[::1] indptr,
-    const int32_t[::1] indices,
+    Network net,
     const uint8_t[:, ::1] state,
     const float[::1] birth,
     bint mentoring,
@@ -462,38 +696,55 @@ def peer_counts(
     int32_t[:, ::1] use,
     int32_t[:, ::1] young,
 ):
-    """The kernel's tie counts for every professional, OUT in ``use`` and ``young`` (for tests
-    against ``rules.tie_counts`` and ``rules.mentor_counts``)."""
+    """The kernel's tie counts for every professional, OUT in ``use`` and ``young`` (N, F) (for
+    tests against ``rules.tie_counts`` and ``rules.mentor_counts``)."""
     cdef Py_ssize_t n = state.shape[0]
+    cdef int nf = <int>state.shape[1]
     cdef Py_ssize_t i
     cdef int f
-    cdef int u[NF]
-    cdef int y[NF]
+    cdef int u[MAX_FAMILIES]
+    cdef int y[MAX_FAMILIES]
+    cdef Lanes lanes
+    check_families(nf)
+    if net.complete:
+        raise ValueError("peer_counts reads stored ties; the complete network has none")
+    check_length("the network", net.n, n)
+    check_length("birth", birth.shape[0], n)
+    if (use.shape[0], use.shape[1], young.shape[0], young.shape[1]) != (n, nf, n, nf):
+        raise ValueError(f"use and young must have the shape of state, {(n, nf)}")
+    lanes = lanes_for(nf)
+    cdef const int32_t[::1] indptr = net.indptr
+    cdef const int32_t* indices_p = &net.indices[0] if net.indices.shape[0] > 0 else NULL
     cdef uint8_t[::1] mask = np.empty(n + 1, dtype=np.uint8)
-    cdef const int32_t* indices_p = &indices[0] if indices.shape[0] > 0 else NULL
+    cdef const float* birth_p = &birth[0] if n > 0 else NULL
     with nogil:
         pack_states(state, &mask[0])
         for i in range(n):
-            count_ties(indices_p, indptr[i], indptr[i + 1], &mask[0], &birth[0],
-                       <double>birth[i], mentoring, gap, u, y)
-            for f in range(NF):
+            count_ties(indices_p, indptr[i], indptr[i + 1], &mask[0], birth_p,
+                       <double>birth[i], mentoring, gap, nf, &lanes, u, y)
+            for f in range(nf):
                 use[i, f] = u[f]
                 young[i, f] = y[f]
 
 
-def uniforms(uint64_t key, Py_ssize_t n, double[:, ::1] out):
-    """The month's uniforms as the kernel sees them (for tests against ``draws.uniforms``)."""
+def uniforms(uint64_t key, Py_ssize_t n, int slots, double[:, ::1] out):
+    """The month's uniforms as the kernel sees them, OUT in ``out`` (n, slots) (for tests
+    against ``rules.stream.uniforms``; ``slots`` is ``rules.stream.slots(F)``)."""
     cdef Py_ssize_t i
     cdef int s
+    if slots < 1 or out.shape[0] < n or out.shape[1] != slots:
+        raise ValueError(f"out must have shape ({n}, {slots})")
     with nogil:
         for i in range(n):
-            for s in range(SLOTS):
-                out[i, s] = uniform(key, <uint64_t>i * SLOTS + s + 1)
+            for s in range(slots):
+                out[i, s] = uniform(key, <uint64_t>i * slots + s + 1)
 
 
 def hazard_probability(const double[::1] x, double[::1] out):
-    """``one_minus_exp_neg`` as the kernel computes it (for tests against ``draws``)."""
+    """``one_minus_exp_neg`` as the kernel computes it (for tests against ``rules.stream``)."""
     cdef Py_ssize_t i
+    if out.shape[0] < x.shape[0]:
+        raise ValueError("out is shorter than x")
     with nogil:
         for i in range(x.shape[0]):
             out[i] = one_minus_exp_neg(x[i])

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ..model.state import Establishments, Population
 
 ENGINES = ("cython", "reference")
-KERNEL_ABI = 2
+KERNEL_ABI = 3
 """The ``_kernels.ABI`` this module calls; a compiled file with another one is stale."""
 BUILD_HINT = (
     "install the package with `pip install .` (it needs a C compiler and builds the Cython "
@@ -85,21 +85,55 @@ def cython_step(
     cube = np.zeros((n_prof, len(par.age_edges) + 1, par.n_types, n_fam, N_STATES), dtype=np.int64)
     risk = np.zeros((n_prof, n_fam), dtype=np.int64)
     _kernels.professionals_step(
-        net.indptr, net.indices, net.complete,
-        pop.profession, pop.establishment, pop.birth, pop.propensity, pop.train_prob,
-        pop.skill0, pop.state, pop.skill, pop.trained, new_state,
-        est.deployed, est.type,
-        np.ascontiguousarray(par.p, dtype=np.float64),
-        np.ascontiguousarray(par.q, dtype=np.float64),
-        np.ascontiguousarray(par.adopt_mult, dtype=np.float64),
-        np.ascontiguousarray(par.master_mult, dtype=np.float64),
-        par.skill_effect, par.skill_mastery_effect, par.train_adopt_boost,
-        par.train_master_boost, par.train_skill_gain, par.mentoring,
-        par.mentoring_adoption, par.mentoring_learning, par.mentoring_gap, par.risk_gain,
-        par.t_end, np.ascontiguousarray(par.age_edges, dtype=np.float64), np.uint64(key),
-        cube, risk, lazy,
-    )  # fmt: skip
+        _kernels.Network(net.indptr, net.indices, net.complete),
+        _kernels.Professionals(
+            pop.profession,
+            pop.establishment,
+            pop.birth,
+            pop.propensity,
+            pop.train_prob,
+            pop.skill0,
+            pop.state,
+            pop.skill,
+            pop.trained,
+            new_state,
+        ),
+        _kernels.Establishments(est.deployed, est.type),
+        kernel_month(par, key),
+        cube,
+        risk,
+        lazy,
+    )
     return cube, risk
+
+
+def kernel_month(par: rules.MonthParams, key: np.uint64):
+    """The compiled kernel's ``Month`` (its arrays, and the struct of its scalars) from the
+    reference's ``MonthParams`` and the month's key."""
+    from . import _kernels
+
+    def f64(a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(a, dtype=np.float64)
+
+    return _kernels.Month(
+        f64(par.p),
+        f64(par.q),
+        f64(par.adopt_mult),
+        f64(par.master_mult),
+        f64(par.age_edges),
+        skill_effect=par.skill_effect,
+        skill_mastery_effect=par.skill_mastery_effect,
+        train_adopt_boost=par.train_adopt_boost,
+        train_master_boost=par.train_master_boost,
+        train_skill_gain=par.train_skill_gain,
+        mentoring=par.mentoring,
+        mentoring_adoption=par.mentoring_adoption,
+        mentoring_learning=par.mentoring_learning,
+        mentoring_gap=par.mentoring_gap,
+        risk_gain=par.risk_gain,
+        t_end=par.t_end,
+        key=np.uint64(key),
+    )
 
 
 def get_engine(name: str, *, lazy: bool = True) -> StepFunction:

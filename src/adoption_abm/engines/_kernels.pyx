@@ -616,7 +616,7 @@ cdef int month_loop(
     cdef double sk, base, sm, x, v, tp, age
     cdef uint64_t ctr
     cdef uint8_t[::1] mask = np.empty(n + 1, dtype=np.uint8)  # packed states (see module doc)
-    cdef uint8_t[::1] dep = np.empty(n_est + 1, dtype=np.uint8)  # packed deployed families
+    cdef uint8_t[::1] dep = np.empty(n_est, dtype=np.uint8)  # packed deployed families
     cdef int64_t* cell
     cdef uint8_t* mask_p = &mask[0]
     cdef const int32_t* indices_p = &net.indices[0] if net.indices.shape[0] > 0 else NULL

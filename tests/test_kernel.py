@@ -4,14 +4,24 @@ Every state array and every tally is compared after every month, between the ref
 and the kernel in both of its modes (``lazy``: ties skipped when the month's uniforms rule out
 every transition that reads them; ``scan``: ties read whenever a decision depends on them), over
 several seeds, scales, rhythms and networks, with reverse mentoring and boosted training, on the
-complete network of the Bass limit, and on inputs built to defeat the shortcuts (negative
-factors, degrees past the kernel's tables and packed counters).
+complete network of the Bass limit, on inputs built to defeat the shortcuts (negative
+factors, degrees past the kernel's tables and packed counters), with one to four technology
+families, and in a debug build that checks every index.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import importlib.machinery
+import importlib.util
 import math
+import os
+import shutil
+import subprocess
 import sys
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -23,6 +33,11 @@ from adoption_abm.model.model import AUTO_AGENT_LIMIT
 from adoption_abm.model.network import Network
 from adoption_abm.oracles import bass as validation
 from adoption_abm.rules import stream as draws
+from adoption_abm.scenario.load import scenario_from_dict
+from adoption_abm.scenario.schema import MAX_FAMILIES, Scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+FOUR_FAMILIES = Path(__file__).resolve().parent / "data" / "four-families.toml"
 
 POP_FIELDS = (
     "state", "skill", "skill0", "trained", "birth", "retire_age", "attitude", "propensity",
@@ -64,23 +79,26 @@ def lockstep(months: int | None = None, **kwargs) -> AdoptionModel:
         models[name] = AdoptionModel(engine=step, agents="none", **kwargs)
     ref = models.pop("reference")
     todo = ref.n_months if months is None else months
+    labels = {name: f"{name} {kwargs}" for name in models}
     for _ in range(todo):
         ref.step()
         for name, m in models.items():
             m.step()
-            assert_same(ref, m, f"{name} {kwargs}")
+            assert_same(ref, m, labels[name])
     return ref
 
 
 # ---------------------------------------------------------------------------------------------
 # The random numbers and the hazard → probability map
 # ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("n_families", range(1, MAX_FAMILIES + 1))
 @pytest.mark.parametrize("key", [0, 1, 12345, 2**63, 2**64 - 1])
-def test_kernel_uniforms_are_the_reference_uniforms(key):
+def test_kernel_uniforms_are_the_reference_uniforms(key, n_families):
     n = 5000
-    out = np.empty((n, draws.slots(3)))
-    _kernels.uniforms(np.uint64(key), n, draws.slots(3), out)
-    expected = draws.uniforms(np.uint64(key), n, draws.slots(3))
+    slots = draws.slots(n_families)
+    out = np.empty((n, slots))
+    _kernels.uniforms(np.uint64(key), n, slots, out)
+    expected = draws.uniforms(np.uint64(key), n, slots)
     assert np.array_equal(out, expected)
     assert out.min() >= 0.0 and out.max() < 1.0
 
@@ -160,9 +178,9 @@ def test_kernel_is_bit_identical_with_degrees_past_the_share_table():
 # ---------------------------------------------------------------------------------------------
 def random_state(model: AdoptionModel, seed: int) -> None:
     rng = np.random.default_rng(seed)
-    n = model.pop.n
-    model.pop.state[...] = rng.choice(3, size=(n, 3), p=[0.5, 0.3, 0.2]).astype(np.uint8)
-    model.pop.trained[...] = (rng.random((n, 3)) < 0.3).astype(np.uint8)
+    n, n_fam = model.pop.state.shape
+    model.pop.state[...] = rng.choice(3, size=(n, n_fam), p=[0.5, 0.3, 0.2]).astype(np.uint8)
+    model.pop.trained[...] = (rng.random((n, n_fam)) < 0.3).astype(np.uint8)
     model.pop.skill[...] = rng.random(n).astype(np.float32)
     model.pop.train_prob[...] = rng.uniform(0.0, 0.5, n).astype(np.float32)
     model.est.deployed[...] = (rng.random(model.est.deployed.shape) < 0.8).astype(np.uint8)
@@ -247,11 +265,11 @@ def kernel_peer_counts(
     return use, young
 
 
-def huge_network(n: int) -> Network:
-    """Professional 0 has 2**21 + 7 ties (colleagues repeated), past the kernel's packed
-    counters; the others have 5."""
+def huge_network(n: int, ties: int = 2**21 + 7) -> Network:
+    """Professional 0 has ``ties`` ties (colleagues repeated; by default 2**21 + 7, past the
+    kernel's packed counters for three families); the others have 5."""
     others = np.arange(1, n, dtype=np.int32)
-    rows = [np.resize(others, 2**21 + 7)]
+    rows = [np.resize(others, ties)]
     rows += [np.delete(np.arange(n, dtype=np.int32), i)[:5] for i in range(1, n)]
     indptr = np.zeros(n + 1, dtype=np.int32)
     np.cumsum([len(r) for r in rows], out=indptr[1:])
@@ -272,15 +290,154 @@ def test_kernel_tie_counts_are_the_reference_counts(huge):
     assert np.array_equal(use_only, use) and not none.any()
 
 
-def test_kernel_is_bit_identical_past_its_packed_counters():
-    model = AdoptionModel(seed=12, scale=0.002, engine="reference", agents="none")
+@pytest.mark.parametrize(
+    ("scenario", "ties"),
+    [("france-2022", 2**21 + 7), (FOUR_FAMILIES, 2**16 + 7)],
+    ids=["three-families", "four-families"],
+)
+def test_kernel_is_bit_identical_past_its_packed_counters(scenario, ties):
+    """Lanes of 64 // F bits: 21 for three families, 16 for four."""
+    model = AdoptionModel(scenario, seed=12, scale=0.002, engine="reference", agents="none")
     random_state(model, 12)
-    model.pop.state[0] = [0, 1, 0]
+    model.pop.state[0] = 0
+    model.pop.state[0, 1] = 1
     model.est.deployed[model.pop.establishment[0]] = 1
     counts = compare_one_step(
-        model, busy_params(model), huge_network(model.pop.n), keys=range(1, 6)
+        model, busy_params(model), huge_network(model.pop.n, ties), keys=range(1, 6)
     )
     assert counts["adopted"] > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# One to four technology families
+# ---------------------------------------------------------------------------------------------
+def fewer_families(base: dict, keep: tuple[str, ...]) -> Scenario:
+    """The built-in scenario with only the families ``keep`` (the role table follows)."""
+    data = copy.deepcopy(base)
+    tech = data["technologies"]
+    for name in [k for k, v in tech.items() if isinstance(v, dict) and k not in keep]:
+        del tech[name]
+    tables = [
+        *data["deployment"]["base_rate"].values(),
+        *data["deployment"]["initial"].values(),
+        *data["potential"]["shares"].values(),
+    ]
+    for table in tables:
+        for name in [k for k in table if k not in keep]:
+            del table[name]
+    return scenario_from_dict(data, label=f"france-2022 with {', '.join(keep)}")
+
+
+def assert_exercised(ref: AdoptionModel, n_families: int) -> None:
+    assert ref.month == ref.n_months
+    assert ref.pop.state.shape[1] == n_families
+    # every family was adopted and mastered, and trained on
+    assert ((ref.pop.state == 2).mean(axis=0) > 0.3).all()
+    assert ref.pop.trained.any(axis=0).all()
+
+
+@pytest.mark.parametrize(
+    ("seed", "overrides"), [(21, {}), (22, {"behaviour.mentoring": True})], ids=["", "mentoring"]
+)
+def test_four_families_are_bit_identical_over_a_whole_run(seed, overrides):
+    ref = lockstep(scenario=FOUR_FAMILIES, seed=seed, scale=0.003, overrides=overrides)
+    assert_exercised(ref, 4)
+
+
+@pytest.mark.parametrize(
+    ("keep", "overrides"),
+    [(("ai",), {}), (("digital", "robotics"), {"behaviour.mentoring": True})],
+    ids=["one", "two-mentoring"],
+)
+def test_fewer_families_are_bit_identical_over_a_whole_run(base_dict, keep, overrides):
+    scenario = fewer_families(base_dict, keep)
+    ref = lockstep(scenario=scenario, seed=23, scale=0.003, overrides=overrides)
+    assert_exercised(ref, len(keep))
+
+
+@pytest.mark.parametrize("changes", [{}, NO_MENTORING], ids=["mentoring", "no-mentoring"])
+def test_four_families_are_bit_identical_on_busy_months(changes):
+    model = AdoptionModel(FOUR_FAMILIES, seed=13, scale=0.004, engine="reference", agents="none")
+    random_state(model, 13)
+    counts = compare_one_step(model, busy_params(model, **changes), model.network)
+    assert counts["adopted"] > 1000 and counts["mastered"] > 1000 and counts["trained"] > 1000
+
+
+@pytest.mark.parametrize("n_families", range(1, MAX_FAMILIES + 1))
+def test_kernel_tie_counts_for_any_number_of_families(n_families):
+    model = AdoptionModel(seed=14, scale=0.003, engine="reference", agents="none")
+    net, birth = model.network, model.pop.birth
+    rng = np.random.default_rng(n_families)
+    state = rng.choice(3, size=(model.pop.n, n_families), p=[0.4, 0.3, 0.3]).astype(np.uint8)
+    use, young = kernel_peer_counts(net, state, birth, 10.0, mentoring=True)
+    assert np.array_equal(use, rules.tie_counts(net, state >= rules.USING))
+    assert np.array_equal(young, rules.mentor_counts(net, state, birth, 10.0))
+    assert use.min() >= 0 and young.sum() > 0 and use.max() > 1
+
+
+LANE_LIMITS = {1: None, 2: None, 3: 2**21, 4: 2**16}
+"""Degrees from which the kernel counts with plain counters instead of lanes of 64 // F bits
+(none: the degree is an int32)."""
+
+
+@pytest.mark.parametrize(
+    ("n_families", "ties"),
+    [(f, LANE_LIMITS[f] + d) for f in (3, 4) for d in (-1, 0, 7)] + [(1, 2**21 + 7), (2, 2**21)],
+)
+def test_kernel_tie_counts_at_the_lane_limit(n_families, ties):
+    """Professional 0's ties all use and master every family, so each count is the degree: the
+    largest that fits a lane (limit - 1), the limit itself and past it (plain counters)."""
+    n = 64
+    net = huge_network(n, ties)
+    state = np.full((n, n_families), 2, dtype=np.uint8)
+    birth = np.full(n, 1990.0, dtype=np.float32)
+    birth[0] = 1960.0  # everyone else is 30 years younger
+    use, young = kernel_peer_counts(net, state, birth, 10.0, mentoring=True)
+    assert use[0].tolist() == [ties] * n_families and young[0].tolist() == [ties] * n_families
+    assert np.array_equal(use, rules.tie_counts(net, state >= rules.USING))
+    assert np.array_equal(young, rules.mentor_counts(net, state, birth, 10.0))
+
+
+def kernel_inputs(n: int, n_families: int, n_est: int = 2, deployed_families: int | None = None):
+    """The kernel's input objects for ``n`` professionals, nothing adopted, one profession."""
+    est_families = n_families if deployed_families is None else deployed_families
+    z8, z32, f32 = np.zeros(n, np.uint8), np.zeros(n, np.int32), np.zeros(n, np.float32)
+    states = [np.zeros((n, n_families), np.uint8) for _ in range(3)]
+    pop = _kernels.Professionals(z8, z32, f32, f32, f32, f32, states[0], f32.copy(), *states[1:])
+    est = _kernels.Establishments(
+        np.ones((n_est, est_families), np.uint8), np.zeros(n_est, np.uint8)
+    )
+    net = _kernels.Network(np.zeros(n + 1, np.int32), np.zeros(0, np.int32), False)
+    return net, pop, est
+
+
+@pytest.mark.parametrize("n_families", [0, MAX_FAMILIES + 1])
+def test_kernel_refuses_numbers_of_families_it_does_not_handle(n_families):
+    with pytest.raises(ValueError, match=r"1 to 4 technology families.*got " + str(n_families)):
+        kernel_inputs(10, n_families)
+    with pytest.raises(ValueError, match="1 to 4 technology families"):
+        z = np.zeros((10, n_families), np.int32)
+        state = np.zeros((10, n_families), np.uint8)
+        net = _kernels.Network(np.zeros(11, np.int32), np.zeros(0, np.int32), False)
+        _kernels.peer_counts(net, state, np.zeros(10, np.float32), False, 10.0, z, z.copy())
+
+
+def test_kernel_refuses_arrays_that_disagree_on_the_families():
+    model = AdoptionModel(FOUR_FAMILIES, seed=1, scale=0.002, engine="reference", agents="none")
+    par = model.month_params(1)
+    net, pop, est = kernel_inputs(model.pop.n, 4, deployed_families=3)
+    month = engines.kernel_month(par, np.uint64(1), _kernels)
+    cube = np.zeros((8, 5, 5, 4, 3), np.int64)
+    with pytest.raises(ValueError, match=r"est\.deployed has 3 families, the states have 4"):
+        _kernels.professionals_step(net, pop, est, month, cube, np.zeros((8, 4), np.int64))
+    net, pop, est = kernel_inputs(model.pop.n, 4)
+    with pytest.raises(ValueError, match="cube has shape"):
+        risk = np.zeros((8, 4), np.int64)
+        _kernels.professionals_step(net, pop, est, month, cube[:, :, :, :3].copy(), risk)
+    three = AdoptionModel(seed=1, scale=0.002, engine="reference", agents="none")
+    month3 = engines.kernel_month(three.month_params(1), np.uint64(1), _kernels)
+    with pytest.raises(ValueError, match="the month's parameters has 3 families"):
+        _kernels.professionals_step(net, pop, est, month3, cube, np.zeros((8, 4), np.int64))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -334,6 +491,78 @@ def test_stale_kernel_is_reported_as_stale(monkeypatch):
     monkeypatch.setattr(_kernels, "ABI", engines.KERNEL_ABI - 1)
     with pytest.raises(engines.KernelUnavailable, match=r"stale .*rebuild"):
         engines.get_engine("cython")
+
+
+def test_kernel_directives_come_from_setup_py_only():
+    """The .pyx header sets only the language level, so setup.py's directives apply: no bounds
+    checks in the normal build (ADOPTION_ABM_DEBUG unset)."""
+    for name in ("_kernels.pyx", "_kernels.pxd"):
+        text = (ROOT / "src" / "adoption_abm" / "engines" / name).read_text(encoding="utf-8")
+        directives = [line for line in text.splitlines() if line.startswith("# cython:")]
+        assert directives == ["# cython: language_level=3"], name
+    if os.environ.get("ADOPTION_ABM_DEBUG") == "1":
+        pytest.skip("the installed kernel may be a debug build")
+    assert _kernels.BOUNDS_CHECKED is False
+
+
+def build_debug_kernel(directory: Path) -> ModuleType:
+    """setup.py's build with ADOPTION_ABM_DEBUG=1, from a copy of the sources in ``directory``,
+    imported under its module name (not registered in ``sys.modules``)."""
+    pytest.importorskip("Cython", reason="building the kernel needs Cython")
+    engines_dir = directory / "src" / "adoption_abm" / "engines"
+    engines_dir.mkdir(parents=True)
+    for name in ("_kernels.pyx", "_kernels.pxd"):
+        shutil.copy(ROOT / "src" / "adoption_abm" / "engines" / name, engines_dir / name)
+    for package in (engines_dir.parent, engines_dir):  # Cython finds the .pxd by package
+        (package / "__init__.py").touch()
+    shutil.copy(ROOT / "setup.py", directory / "setup.py")
+    command = [sys.executable, "setup.py", "-q", "build_ext", "--build-lib", "lib"]
+    command += ["--build-temp", "tmp"]
+    env = os.environ | {"ADOPTION_ABM_DEBUG": "1"}
+    proc = subprocess.run(command, cwd=directory, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    built = directory / "lib" / "adoption_abm" / "engines"
+    (path,) = [
+        p for p in built.iterdir() if p.name.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
+    ]
+    spec = importlib.util.spec_from_file_location("adoption_abm.engines._kernels", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_debug_build_checks_every_index(tmp_path):
+    debug = build_debug_kernel(tmp_path)
+    assert debug.BOUNDS_CHECKED and debug.ABI == engines.KERNEL_ABI
+    step = functools.partial(engines.cython_step, kernels=debug)
+    # whole years in lockstep with the reference: no index out of range in normal use
+    for scenario in ("france-2022", FOUR_FAMILIES):
+        kwargs = {"seed": 5, "scale": 0.002, "agents": "none"}
+        kwargs["overrides"] = {"behaviour.mentoring": True, "behaviour.training_rate": 0.2}
+        ref = AdoptionModel(scenario, engine="reference", **kwargs)
+        checked = AdoptionModel(scenario, engine=step, **kwargs)
+        for _ in range(24):
+            ref.step()
+            checked.step()
+            assert_same(ref, checked, f"debug build, {scenario}")
+    # an index past the end is an IndexError, not a silent read
+    model = AdoptionModel(seed=1, scale=0.002, engine="reference", agents="none")
+    par, key = model.month_params(1), np.uint64(1)
+
+    def run(pop=model.pop, net=model.network):
+        step(pop, model.est, net, par, key, np.empty_like(pop.state))
+
+    run()
+    for column, bad in (("establishment", model.est.n), ("profession", len(par.p) + 5)):
+        pop = type(model.pop)(**{k: v.copy() for k, v in vars(model.pop).items()})
+        getattr(pop, column)[7] = bad
+        with pytest.raises(IndexError):
+            run(pop=pop)
+    indices = model.network.indices.copy()
+    indices[3] = model.pop.n
+    with pytest.raises(IndexError, match="past"):
+        run(net=Network(model.network.indptr, indices))
 
 
 def test_cli_reports_a_missing_kernel_without_traceback(monkeypatch, tmp_path):

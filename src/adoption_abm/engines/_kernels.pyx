@@ -31,7 +31,9 @@ the ties' states):
   reading their ties, with the same result;
 * the CSR rows about to be read are prefetched (rows are skipped at random, so the hardware
   prefetcher loses the stream), shares ``k / d`` of small degrees come from a table of the
-  same IEEE divisions, and a uniform is drawn only where a transition can happen;
+  same IEEE divisions, a family's uniform is drawn only where its transition can happen, and
+  the training uniform before the (dearer) eligibility test, which only the few professionals
+  below their training probability need;
 * no Python object, no memoryview slicing, no exception check inside the ``nogil`` loop (in the
   normal build: the debug build checks every index and raises ``IndexError``).
 
@@ -83,6 +85,11 @@ cdef enum:
 cdef uint64_t USE_LANES[MAX_FAMILIES][N_MASKS]
 cdef uint64_t MASTER_LANES[MAX_FAMILIES][N_MASKS]
 
+# STATE_BITS[F - 1][s]: state s's bits in the packed byte, for family 0: bit 0 if s >= 1 (uses
+# or masters), bit F if s == 2 (masters); family f's are these shifted by f. A load instead of
+# two comparisons per family in the packing pre-pass.
+cdef uint8_t STATE_BITS[MAX_FAMILIES][256]
+
 # SHARES[d * SHARE_DEG + k] = k / d for 0 < d < SHARE_DEG, 0 <= k <= d: the same IEEE division
 # done once, so that a share costs a load instead of a division on the hazard's critical path.
 cdef double SHARES[SHARE_DEG * SHARE_DEG]
@@ -103,6 +110,8 @@ cdef void _init_tables() noexcept nogil:
         for m in range(N_MASKS):
             USE_LANES[nf - 1][m] = spread(m & ((1 << nf) - 1), nf, 64 // nf)
             MASTER_LANES[nf - 1][m] = spread(m >> nf, nf, 64 // nf)
+        for m in range(256):
+            STATE_BITS[nf - 1][m] = (m >= 1) | ((m == 2) << nf)
     for d in range(SHARE_DEG):
         for k in range(SHARE_DEG):
             SHARES[d * SHARE_DEG + k] = (<double>k / <double>d) if 0 < d and k <= d else 0.0
@@ -111,7 +120,7 @@ cdef void _init_tables() noexcept nogil:
 _init_tables()
 
 
-cdef Lanes lanes_for(int n_families) noexcept nogil:
+cdef inline Lanes lanes_for(int n_families) noexcept nogil:
     """The packed counters for ``n_families`` families (1 to MAX_FAMILIES)."""
     cdef Lanes lanes
     lanes.bits = 64 // n_families
@@ -125,10 +134,11 @@ cdef Lanes lanes_for(int n_families) noexcept nogil:
 cdef bint _bounds_checked():
     """Whether this build checks memoryview indices (``ADOPTION_ABM_DEBUG=1``): reads index 1
     of a one-element view of a two-element array (defined memory either way)."""
-    cdef uint8_t[::1] view = np.zeros(2, dtype=np.uint8)[:1]
+    cdef const uint8_t[::1] view = np.zeros(2, dtype=np.uint8)[:1]
     cdef Py_ssize_t i = 1
+    cdef uint8_t value
     try:
-        view[i] += 0
+        value = view[i]
     except IndexError:
         return True
     return False
@@ -331,8 +341,9 @@ cdef inline double uniform(uint64_t key, uint64_t counter) noexcept nogil:
     return <double>(z >> 11) * TO_UNIT
 
 
-cdef inline double one_minus_exp_neg(double x) noexcept nogil:
-    """1 - exp(-x) exactly as ``rules.stream.one_minus_exp_neg`` computes it."""
+cdef double one_minus_exp_neg(double x) noexcept nogil:
+    """1 - exp(-x) exactly as ``rules.stream.one_minus_exp_neg`` computes it. Not inline: it is
+    evaluated only when the uniform is below the hazard (``happens``), rarely."""
     cdef int e = 0
     cdef int k, j
     cdef double y, q
@@ -397,17 +408,36 @@ cdef inline double mastery_hazard(
 # ---------------------------------------------------------------------------------------------
 # The step
 # ---------------------------------------------------------------------------------------------
-cdef void pack_states(const uint8_t[:, ::1] state, uint8_t* mask) noexcept nogil:
-    """mask[i]: bit f if professional i uses or masters family f, bit F + f if it masters it."""
+# One professional's row of states, F bytes: ``sizeof(Row)`` is the number of families. The
+# month's loop is a fused function of ``Row``, so each of its four versions has F as a
+# compile-time constant and the C compiler unrolls every loop over the families (and folds the
+# lanes' widths and masks) as if they had been written out for that F.
+cdef struct Row1:
+    uint8_t s[1]
+cdef struct Row2:
+    uint8_t s[2]
+cdef struct Row3:
+    uint8_t s[3]
+cdef struct Row4:
+    uint8_t s[4]
+ctypedef fused Row:
+    Row1
+    Row2
+    Row3
+    Row4
+
+
+cdef inline void pack_states(const uint8_t[:, ::1] state, int nf, uint8_t* mask) noexcept nogil:
+    """mask[i]: bit f if professional i uses or masters family f, bit F + f if it masters it
+    (``nf``: F, the width of ``state``)."""
     cdef Py_ssize_t i
     cdef unsigned int mi
-    cdef int f, s
-    cdef int nf = <int>state.shape[1]
+    cdef int f
+    cdef const uint8_t* bits = STATE_BITS[nf - 1]
     for i in range(state.shape[0]):
         mi = 0
         for f in range(nf):
-            s = state[i, f]
-            mi = mi | ((s >= 1) << f) | ((s == 2) << (nf + f))
+            mi = mi | (<unsigned int>bits[state[i, f]] << f)
         mask[i] = <uint8_t>mi
 
 
@@ -452,33 +482,37 @@ cdef inline void count_ties(
                     young[f] += (mj >> (n_families + f)) & 1
 
 
-cdef inline int decide(
+cdef inline int state_of(unsigned int mi, int f, int nf) noexcept nogil:
+    """Family ``f``'s state (0, 1 or 2) in packed state byte ``mi`` (``nf`` families)."""
+    return <int>(((mi >> f) & 1) + ((mi >> (nf + f)) & 1))
+
+
+cdef inline double transition_hazard(
     int f, int s, unsigned int dm, unsigned int ruled_out, int n_use, int n_young, int64_t deg,
     double base, double sm, bint trained, double p, double q, double adopt_mult,
     double master_mult, double mentoring_adoption, double mentoring_learning,
-    double adopt_boost, double master_boost, uint64_t key, uint64_t ctr,
+    double adopt_boost, double master_boost,
 ) noexcept nogil:
-    """Family ``f``'s new state from state ``s`` (see ``rules.professionals_step``)."""
+    """The hazard of family ``f``'s transition from state ``s`` this month (see
+    ``rules.professionals_step``), or 0.0 where none can happen (mastered, not deployed, or
+    ruled out by the lazy bound). A hazard of 0.0 or less never gives a transition
+    (``happens``), so the caller draws only for positive ones."""
     cdef double ment = 0.0
     cdef double share = 0.0
-    cdef double x
     if (ruled_out >> f) & 1:  # its uniform is above its largest possible hazard
-        return s
+        return 0.0
     if n_young != 0:  # ment = n_young / deg (0 / deg is exactly 0.0)
         ment = ratio(n_young, deg)
     if s == 0:
-        if (dm >> f) & 1:
-            if deg > 0:
-                share = ratio(n_use, deg)
-            x = adoption_hazard(adoption_rate(p, q, share, mentoring_adoption, ment), base,
-                                adopt_mult, trained, adopt_boost)
-            if happens(uniform(key, ctr + f), x):
-                return 1
-    elif s == 1:
-        x = mastery_hazard(master_mult, sm, trained, master_boost, mentoring_learning, ment)
-        if happens(uniform(key, ctr + f), x):
-            return 2
-    return s
+        if not (dm >> f) & 1:
+            return 0.0
+        if deg > 0:
+            share = ratio(n_use, deg)
+        return adoption_hazard(adoption_rate(p, q, share, mentoring_adoption, ment), base,
+                               adopt_mult, trained, adopt_boost)
+    if s == 1:
+        return mastery_hazard(master_mult, sm, trained, master_boost, mentoring_learning, ment)
+    return 0.0
 
 
 def professionals_step(
@@ -505,6 +539,28 @@ def professionals_step(
     each month and for each professional); otherwise the ties are read.
     """
     check_step(net, pop, est, month, cube, risk)
+    if pop.n_families == 1:
+        month_loop(<const Row1*>NULL, net, pop, est, month, cube, risk, lazy)
+    elif pop.n_families == 2:
+        month_loop(<const Row2*>NULL, net, pop, est, month, cube, risk, lazy)
+    elif pop.n_families == 3:
+        month_loop(<const Row3*>NULL, net, pop, est, month, cube, risk, lazy)
+    else:
+        month_loop(<const Row4*>NULL, net, pop, est, month, cube, risk, lazy)
+
+
+cdef int month_loop(
+    const Row* row,
+    Network net,
+    Professionals pop,
+    Establishments est,
+    Month month,
+    int64_t[:, :, :, :, ::1] cube,
+    int64_t[:, ::1] risk,
+    bint lazy,
+) except -1:
+    """The month for every professional (see ``professionals_step``). Only the type of ``row``
+    matters: ``sizeof(Row)`` is F; the pointer is not read."""
     # network
     cdef const int32_t[::1] indptr = net.indptr
     cdef bint complete = net.complete
@@ -541,7 +597,7 @@ def professionals_step(
     cdef Py_ssize_t n_est = est.n
     cdef Py_ssize_t n_prof = month.n_professions
     cdef Py_ssize_t n_edges = age_edges.shape[0]
-    cdef int nf = pop.n_families
+    cdef int nf = sizeof(Row)  # F, a constant in each version of this function
     cdef uint64_t n_slots = <uint64_t>nf + 1  # rules.stream.slots(F); slot F is training
     cdef unsigned int families = (1u << nf) - 1
     cdef Lanes lanes = lanes_for(nf)
@@ -554,12 +610,13 @@ def professionals_step(
     cdef int n_young[MAX_FAMILIES]
     cdef int ns[MAX_FAMILIES]
     cdef double a_bound[MAX_FAMILIES]
+    cdef double x_f[MAX_FAMILIES]
     cdef bint elig[MAX_FAMILIES]
     cdef bint bounded
     cdef double sk, base, sm, x, v, tp, age
     cdef uint64_t ctr
     cdef uint8_t[::1] mask = np.empty(n + 1, dtype=np.uint8)  # packed states (see module doc)
-    cdef uint8_t[::1] dep = np.empty(n_est + 1, dtype=np.uint8)  # packed deployed families
+    cdef uint8_t[::1] dep = np.empty(n_est, dtype=np.uint8)  # packed deployed families
     cdef int64_t* cell
     cdef uint8_t* mask_p = &mask[0]
     cdef const int32_t* indices_p = &net.indices[0] if net.indices.shape[0] > 0 else NULL
@@ -567,7 +624,7 @@ def professionals_step(
 
     with nogil:
         # pre-pass: pack states and deployments into one byte each
-        pack_states(state, mask_p)
+        pack_states(state, nf, mask_p)
         for e in range(n_est):
             dm = 0
             for f in range(nf):
@@ -639,24 +696,32 @@ def professionals_step(
                     count_ties(indices_p, lo, hi, mask_p, birth_p, <double>birth[i], mentoring,
                                r.mentoring_gap, nf, &lanes, n_use, n_young)
 
+            # decisions: each family's hazard, then its draw (two short loops rather than one,
+            # so that the compiler unrolls both)
             for f in range(nf):
-                ns[f] = decide(f, ((mi >> f) & 1) + ((mi >> (nf + f)) & 1), dm, ruled_out,
-                               n_use[f], n_young[f], deg, base, sm, trained[i, f] == 1, p[f],
-                               q[f], adopt_mult[pr, f], master_mult[pr, f], mentoring_adoption,
-                               mentoring_learning, adopt_boost, master_boost, key, ctr)
+                ns[f] = state_of(mi, f, nf)
+                x_f[f] = transition_hazard(
+                    f, ns[f], dm, ruled_out, n_use[f], n_young[f], deg, base, sm,
+                    trained[i, f] == 1, p[f], q[f], adopt_mult[pr, f], master_mult[pr, f],
+                    mentoring_adoption, mentoring_learning, adopt_boost, master_boost)
+            for f in range(nf):
+                if x_f[f] > 0.0 and happens(uniform(key, ctr + f), x_f[f]):
+                    ns[f] += 1
                 new_state[i, f] = <uint8_t>ns[f]
 
-            # training: one course on an eligible family (deployed, not mastered, not trained)
+            # training: one course on an eligible family (deployed, not mastered, not trained),
+            # chosen with the training uniform. The uniform is a pure function of (key, i), so
+            # it is drawn first: eligibility is looked at only for the few below ``tp``.
             tp = <double>train_prob[i]
             if tp > 0.0:
-                n_elig = 0
-                for f in range(nf):
-                    elig[f] = (((dm >> f) & 1) and not ((mi >> (nf + f)) & 1)
-                               and trained[i, f] == 0)
-                    n_elig += elig[f]
-                if n_elig > 0:
-                    v = uniform(key, ctr + nf)  # rules.stream.training_slot(F)
-                    if v < tp:
+                v = uniform(key, ctr + nf)  # rules.stream.training_slot(F)
+                if v < tp:
+                    n_elig = 0
+                    for f in range(nf):
+                        elig[f] = (((dm >> f) & 1) and not ((mi >> (nf + f)) & 1)
+                                   and trained[i, f] == 0)
+                        n_elig += elig[f]
+                    if n_elig > 0:
                         pick = <int>floor((v / tp) * n_elig)
                         if pick > n_elig - 1:
                             pick = n_elig - 1
@@ -682,6 +747,7 @@ def professionals_step(
             if (<double>skill[i] - <double>skill0[i]) < r.risk_gain:
                 for f in range(nf):
                     risk[pr, f] += ns[f] == 2
+    return 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -718,7 +784,7 @@ def peer_counts(
     cdef uint8_t[::1] mask = np.empty(n + 1, dtype=np.uint8)
     cdef const float* birth_p = &birth[0] if n > 0 else NULL
     with nogil:
-        pack_states(state, &mask[0])
+        pack_states(state, nf, &mask[0])
         for i in range(n):
             count_ties(indices_p, indptr[i], indptr[i + 1], &mask[0], birth_p,
                        <double>birth[i], mentoring, gap, nf, &lanes, u, y)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -46,7 +47,10 @@ def kernel_status() -> str | None:
     try:
         from . import _kernels
     except ImportError as exc:
-        return f"the compiled kernel adoption_abm._kernels is not available ({exc}): {BUILD_HINT}"
+        return (
+            "the compiled kernel adoption_abm.engines._kernels is not available "
+            f"({exc}): {BUILD_HINT}"
+        )
     abi = getattr(_kernels, "ABI", 1)
     if abi != KERNEL_ABI:
         return (
@@ -70,23 +74,27 @@ def cython_step(
     new_state: np.ndarray,
     *,
     lazy: bool = True,
+    kernels: ModuleType | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The compiled step, with the reference's signature.
 
     ``lazy=False`` reads the ties of every professional whose decision depends on them (what
     the benchmark's worst case measures); ``lazy=True`` skips them when the month's uniforms
     already rule every such transition out. Results are bit-identical either way.
+    ``kernels`` is the compiled module to call: by default the package's ``_kernels``; the
+    debug-build test and ``experiments/bench_kernel.py`` pass other builds of it.
     """
-    from . import _kernels
+    if kernels is None:
+        from . import _kernels as kernels
 
     if net.complete and par.mentoring:
         raise NotImplementedError("reverse mentoring is not defined on the complete network")
     n_prof, n_fam = par.adopt_mult.shape
     cube = np.zeros((n_prof, len(par.age_edges) + 1, par.n_types, n_fam, N_STATES), dtype=np.int64)
     risk = np.zeros((n_prof, n_fam), dtype=np.int64)
-    _kernels.professionals_step(
-        _kernels.Network(net.indptr, net.indices, net.complete),
-        _kernels.Professionals(
+    kernels.professionals_step(
+        kernels.Network(net.indptr, net.indices, net.complete),
+        kernels.Professionals(
             pop.profession,
             pop.establishment,
             pop.birth,
@@ -98,8 +106,8 @@ def cython_step(
             pop.trained,
             new_state,
         ),
-        _kernels.Establishments(est.deployed, est.type),
-        kernel_month(par, key),
+        kernels.Establishments(est.deployed, est.type),
+        kernel_month(par, key, kernels),
         cube,
         risk,
         lazy,
@@ -107,15 +115,14 @@ def cython_step(
     return cube, risk
 
 
-def kernel_month(par: rules.MonthParams, key: np.uint64):
+def kernel_month(par: rules.MonthParams, key: np.uint64, kernels: ModuleType):
     """The compiled kernel's ``Month`` (its arrays, and the struct of its scalars) from the
     reference's ``MonthParams`` and the month's key."""
-    from . import _kernels
 
     def f64(a: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(a, dtype=np.float64)
 
-    return _kernels.Month(
+    return kernels.Month(
         f64(par.p),
         f64(par.q),
         f64(par.adopt_mult),

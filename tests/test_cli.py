@@ -291,3 +291,230 @@ def test_version():
     res = invoke("--version")
     assert res.exit_code == 0 and res.output == f"adoption-abm {__version__}\n"
     assert "--version" in invoke("--help").output
+
+
+# help that reads right -----------------------------------------------------------------------
+def all_commands():
+    import typer.main
+
+    group = typer.main.get_command(app)
+    return group, group.commands
+
+
+def help_of(*args: str) -> str:
+    import os
+
+    res = runner.invoke(app, [*args, "--help"], env={**os.environ, "COLUMNS": "100"})
+    assert res.exit_code == 0, res.output
+    return res.output
+
+
+@pytest.mark.parametrize("command", [[], *([c] for c in COMMANDS)])
+def test_help_flags_take_no_placeholder_and_defaults_are_literal(command):
+    text = help_of(*command)
+    assert "<bool>" not in text
+    assert "[default: progress]" not in text and "[default: no-" not in text
+    if command and command[0] in ("run", "compare", "batch"):
+        assert "[default: --progress]" in text
+
+
+def test_no_help_text_holds_what_markdown_would_eat():
+    """The help is rendered as Markdown: ``<word>`` would vanish (issue: ``runs/--``). Angle
+    brackets belong in metavars and shown defaults, which are printed as they are."""
+    group, commands = all_commands()
+    for name, command in {"": group, **commands}.items():
+        assert "<" not in (command.help or ""), name
+        for param in command.params:
+            assert "<" not in (getattr(param, "help", None) or ""), (name, param.name)
+
+
+def test_run_help_shows_the_default_folder_literally():
+    text = help_of("run")
+    assert "runs/<scenario>-<rhythm>-<seed>-<hash>" in text
+    assert "<FIELD=VALUE>" in text and "--overwrite" in text and "--force" in text
+    assert "<local>" in help_of("batch")  # --dask: the one choice listed
+    assert "the calibration of france-2022 shipped in the package" in help_of("calibrate")
+
+
+# output folders: checked first, written as a whole -------------------------------------------
+@pytest.fixture
+def no_simulation(monkeypatch):
+    """Fail if a command gets as far as building a model: errors must come before any work."""
+    from adoption_abm.model import model as model_module
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the command simulated before checking its options")
+
+    monkeypatch.setattr(model_module.AdoptionModel, "__init__", refuse)
+
+
+def test_bad_out_is_refused_before_the_simulation(tmp_path, no_simulation):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    done = tmp_path / "done"
+    (done).mkdir()
+    (done / "summary.json").write_text("{}")
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("keep me")
+    cases = [
+        (afile, [], "exists and is a file, not a folder"),
+        (afile / "sub", [], f"cannot be created: {afile} is a file, not a folder"),
+        (done, [], "already exists; pass --overwrite"),
+        (
+            foreign,
+            ["--overwrite"],
+            "holds files that are not an adoption-abm output (no summary.json)",
+        ),
+    ]
+    for out, extra, words in cases:
+        for command in (["run", *SMALL], ["compare", *SMALL, "--replications", "1"]):
+            res = invoke(*command, "--out", str(out), *extra)
+            words_here = (
+                words.replace("summary.json", "meta.json") if command[0] == "compare" else words
+            )
+            assert_clean_error(res, f"error: --out {out}: {words_here}")
+    assert (foreign / "thesis.tex").read_text() == "keep me"
+    assert afile.read_text() == "x"
+
+
+def test_overwrite_replaces_the_whole_folder(tmp_path):
+    out = tmp_path / "run"
+    first = run_summary(tmp_path, "run")
+    (out / "stale.txt").write_text("from before")
+    res = invoke("run", "--seed", "2", *SMALL, "--out", str(out))
+    assert_clean_error(res, "already exists")
+    assert json.loads((out / "summary.json").read_text())["seed"] == 1  # untouched
+    res = invoke("run", "--seed", "2", *SMALL, "--out", str(out), "--overwrite")
+    assert res.exit_code == 0, res.output
+    again = json.loads((out / "summary.json").read_text())
+    assert again["seed"] == 2 and again["years"] != first["years"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "breakdown.parquet", "indicators.parquet", "scenario.toml", "summary.json",
+        "timeseries.parquet",
+    ]  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no temporary, no lock
+
+
+def test_default_folder_differs_whenever_results_may(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    variants = [
+        [],
+        ["--policy", "all"],
+        ["--set", "behaviour.mentoring=true"],
+        ["--scale", "0.004"],
+        ["--seed", "2"],
+        ["--rhythm", "fast"],
+    ]
+    for extra in variants:
+        res = invoke("run", *SMALL, "--no-progress", *extra)
+        assert res.exit_code == 0, res.output
+    folders = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert len(folders) == len(variants), folders
+    assert all(f.startswith("france-2022-") for f in folders)
+    # the engine does not change results, so it does not change the folder
+    res = invoke("run", *SMALL, "--engine", "reference")
+    assert_clean_error(res, "already exists")
+
+
+def test_a_killed_runs_leftovers_are_removed_with_a_warning(tmp_path):
+    parent = tmp_path / "runs"
+    parent.mkdir()
+    stale = parent / ".other-run.partial-99999-0badc0de"
+    stale.mkdir()
+    (stale / "timeseries.parquet").write_text("half")
+    (parent / ".other-run.lock").write_text("")
+    res = invoke("run", *SMALL, "--out", str(parent / "new"))
+    assert res.exit_code == 0, res.output
+    assert f"warning: removed {stale}, left by an interrupted run" in res.output
+    assert sorted(p.name for p in parent.iterdir()) == ["new"]
+
+
+def test_a_full_disk_while_writing_loses_nothing_silently(tmp_path, monkeypatch):
+    import errno
+
+    import polars as pl
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", full)
+    out = tmp_path / "run"
+    res = invoke("run", *SMALL, "--out", str(out))
+    assert_clean_error(
+        res, f"error: --out {out}: no space left on the device while writing timeseries.parquet"
+    )
+    assert "nothing was written" in res.output
+    assert list(tmp_path.iterdir()) == []  # neither a half folder nor a temporary
+
+
+def test_seed_bounds_on_the_command_line(tmp_path, no_simulation):
+    for seed in ("-1", str(2**64)):
+        assert_clean_error(invoke("run", "--seed", seed), f"--seed {seed}: must be an integer")
+    res = invoke("run", "--seed", "1.5")
+    assert res.exit_code == 2 and "Traceback" not in res.output
+
+
+def test_largest_seed_runs(tmp_path):
+    summary = run_summary(tmp_path, "big", "--seed", str(2**64 - 1))
+    assert summary["seed"] == 2**64 - 1
+
+
+def test_scale_is_bounded_by_memory_and_force_goes_ahead(tmp_path, monkeypatch):
+    from adoption_abm.model import limits
+
+    res = invoke("run", "--scale", "1e9")
+    assert_clean_error(res, "--scale", "PiB of memory", "available", "--force")
+    monkeypatch.setattr(limits, "available_memory", lambda: 100 * 2**20)  # 100 MiB
+    res = invoke("run", *SMALL, "--out", str(tmp_path / "a"))
+    assert_clean_error(res, "needs about 256.8 MiB of memory; this machine has 100.0 MiB")
+    res = invoke("run", *SMALL, "--out", str(tmp_path / "a"), "--force")
+    assert res.exit_code == 0, res.output
+    res = invoke("run", "--scale", "1e9", "--force")
+    assert_clean_error(res, "32-bit integers")  # a limit --force does not lift
+
+
+# calibrate: the experiment shipped in the package ---------------------------------------------
+def test_calibrate_falls_back_to_the_packaged_experiment(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from adoption_abm.batch import calibrate as calibration
+    from adoption_abm.cli.batch import packaged_calibration
+
+    root = Path(__file__).resolve().parents[1]
+    shipped = packaged_calibration()
+    assert shipped.read_text() == (root / "experiments" / "calibrate.toml").read_text()
+    seen = {}
+
+    def fake(cal, out, **kwargs):
+        seen["cal"], seen["text"] = cal, kwargs["text"]
+        raise KeyboardInterrupt  # stop there: the default was found and loaded
+
+    monkeypatch.setattr(calibration, "calibrate", fake)
+    monkeypatch.chdir(tmp_path)  # not a checkout: no experiments/ here
+    res = invoke("calibrate", "--out", "cal", "--workers", "1")
+    assert res.exit_code == 130, res.output
+    assert seen["text"] == shipped.read_text() and seen["cal"].name == "calibrate"
+
+
+def test_batch_out_checked_before_the_experiment_runs(tmp_path):
+    exp = tmp_path / "e.toml"
+    exp.write_text('name = "x"\nroot_seed = 1\n[base]\nscale = 0.002\nend_year = 2023\n')
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for command in ("batch", "sensitivity"):
+        res = invoke(command, str(exp), "--out", str(afile), "--workers", "1")
+        assert_clean_error(res, f"error: --out {afile}: exists and is a file, not a folder")
+    res = invoke("calibrate", "--out", str(afile / "sub"), "--workers", "1")
+    assert_clean_error(res, f"error: --out {afile / 'sub'}: cannot be created")
+    assert afile.read_text() == "x"
+
+
+def test_the_cli_and_the_model_bound_seeds_alike():
+    from adoption_abm.batch import params
+    from adoption_abm.cli import options
+    from adoption_abm.engines import registry
+    from adoption_abm.model import limits
+
+    assert options.SEED_BOUND == limits.SEED_BOUND == 2**64
+    assert params.ENGINES == registry.ENGINES

@@ -151,7 +151,9 @@ def test_a_failed_run_names_its_policy_and_replication(short):
         compare(short, ["baseline", "7"], workers=1, **kw)
     err = info.value
     assert (err.policy, err.replication, err.seed) == ("baseline", 1, -1)
-    assert "policy 'baseline', replication 1 (seed -1) failed: ValueError" in str(err)
+    # a negative seed is refused by AdoptionModel with a ScenarioError (a ValueError) naming it
+    assert "policy 'baseline', replication 1 (seed -1) failed: ScenarioError" in str(err)
+    assert "seed: must be from 0 to 2**64 - 1" in str(err)
     assert "Traceback" in str(err.__cause__)  # the run's own traceback
     with pytest.raises(RunFailed) as info:  # from a worker process: the same names
         compare(short, ["baseline", "7"], workers=2, **kw)

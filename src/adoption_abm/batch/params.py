@@ -68,13 +68,15 @@ def scenario_overrides(scenario: Scenario, params: Mapping[str, Any]) -> dict[st
         if key in RUN_SETTINGS:
             continue
         if key == "adoption_multiplier":
+            factor = _multiplier(key, value)
             for fam, tech in scenario.technologies.families.items():
-                out[f"technologies.{fam}.spontaneous"] = tech.spontaneous * float(value)
-                out[f"technologies.{fam}.peer"] = tech.peer * float(value)
+                out[f"technologies.{fam}.spontaneous"] = tech.spontaneous * factor
+                out[f"technologies.{fam}.peer"] = tech.peer * factor
         elif key == "deployment_multiplier":
+            factor = _multiplier(key, value)
             for t, rates in scenario.deployment.base_rate.items():
                 for fam, rate in rates.items():
-                    out[f"deployment.base_rate.{t}.{fam}"] = rate * float(value)
+                    out[f"deployment.base_rate.{t}.{fam}"] = rate * factor
         elif _is_rhythm_number(key, value):
             name = key.split(".", 1)[1]
             scenario.check_rhythm(name, label="parameters", field=key)
@@ -87,6 +89,15 @@ def scenario_overrides(scenario: Scenario, params: Mapping[str, Any]) -> dict[st
     return out
 
 
+def _multiplier(key: str, value: Any) -> float:
+    from ..model.limits import check_number
+
+    factor = check_number(value, LABEL, key)
+    if factor < 0:
+        raise _bad(key, f"must be a number >= 0, got {value!r}")
+    return factor
+
+
 def _is_rhythm_number(key: str, value: Any) -> bool:
     return (
         key.startswith("rhythms.")
@@ -95,8 +106,57 @@ def _is_rhythm_number(key: str, value: Any) -> bool:
     )
 
 
+LABEL = "parameters"
+ENGINES = ("cython", "reference")  # ``engines.registry.ENGINES`` (a test keeps them equal)
+
+
+def _bad(field: str, why: str) -> ScenarioError:
+    return ScenarioError(LABEL, [(field, why)])
+
+
+def check_params(params: Any) -> None:
+    """``params`` is a mapping of parameter names (strings) to values."""
+    if not isinstance(params, Mapping):
+        raise _bad("", f"must be a dict of parameter names to values, got {type(params).__name__}")
+    for key in params:
+        if not isinstance(key, str):
+            raise _bad(
+                repr(key), "parameter names are strings, e.g. 'rhythm' or 'behaviour.mentoring'"
+            )
+
+
+def check_settings(settings: dict[str, Any]) -> None:
+    """The run settings' types and values (:data:`RUN_SETTINGS`), each error naming its key."""
+    from ..model.limits import check_number
+
+    sc = settings["scenario"]
+    if not isinstance(sc, str | Scenario) and not hasattr(sc, "__fspath__"):
+        raise _bad("scenario", f"must be a scenario name, a TOML path or a Scenario, got {sc!r}")
+    if not isinstance(settings["rhythm"], str):
+        raise _bad("rhythm", f"must be a rhythm name such as 'central', got {settings['rhythm']!r}")
+    value = check_number(settings["scale"], LABEL, "scale")
+    if value <= 0:
+        raise _bad("scale", f"must be a positive finite number, got {settings['scale']!r}")
+    if settings["engine"] not in ENGINES:
+        raise _bad("engine", f"unknown engine {settings['engine']!r}; allowed: {list(ENGINES)}")
+    end = settings["end_year"]
+    if end is not None:
+        integral = isinstance(end, int) or (isinstance(end, float) and end.is_integer())
+        if isinstance(end, bool) or not integral:
+            raise _bad("end_year", f"must be a year (an integer), got {end!r}")
+    policy = settings["policy"]
+    if policy is not None and not isinstance(policy, str | list | tuple):
+        raise _bad(
+            "policy",
+            f"must be text such as '6,7', 'all' or 'baseline', or a list of interventions, "
+            f"got {policy!r}",
+        )
+
+
 def resolve(params: Mapping[str, Any]) -> tuple[Scenario, dict[str, Any]]:
-    """The scenario a parameter dict describes, and its run settings (defaults filled in)."""
+    """The scenario a parameter dict describes, and its run settings (defaults filled in).
+    Raises ScenarioError naming the parameter for any bad name or value."""
+    check_params(params)
     unknown_setting = {
         k for k in params if k not in RUN_SETTINGS and "." not in k and k not in DERIVED
     }
@@ -107,6 +167,7 @@ def resolve(params: Mapping[str, Any]) -> tuple[Scenario, dict[str, Any]]:
             [(k, f"unknown parameter; allowed: {allowed}") for k in sorted(unknown_setting)],
         )
     settings = {k: _plain(params.get(k, v)) for k, v in RUN_SETTINGS.items()}
+    check_settings(settings)
     base = settings["scenario"]
     sc = base if isinstance(base, Scenario) else _base_scenario(str(base))
     overrides = scenario_overrides(sc, params)
@@ -154,11 +215,22 @@ def flat_outputs(model: Any) -> dict[str, float]:
     return {k: float(v) for k, v in result.items()}
 
 
-def build_model(params: Mapping[str, Any], seed: int, interventions: list[Any] | None = None):
-    """An :class:`~adoption_abm.model.AdoptionModel` for ``params`` seeded with ``seed``."""
+def build_model(
+    params: Mapping[str, Any],
+    seed: int,
+    interventions: list[Any] | None = None,
+    *,
+    force: bool = False,
+):
+    """An :class:`~adoption_abm.model.AdoptionModel` for ``params`` seeded with ``seed`` (an
+    integer in ``[0, 2**64)``; NumPy integers accepted, floats and bools refused); ``force``
+    skips the memory check of the scale."""
+    from ..model.limits import check_run_size, check_seed
     from ..model.model import AdoptionModel
 
+    seed = check_seed(seed, LABEL, "seed")
     sc, settings = resolve(params)
+    check_run_size(sc, settings["scale"], force=force, label=LABEL)
     items = (
         interventions if interventions is not None else interventions_for(settings["policy"], sc)
     )
@@ -169,11 +241,12 @@ def build_model(params: Mapping[str, Any], seed: int, interventions: list[Any] |
         engine=settings["engine"],
         agents="none",
         interventions=items,
-        seed=int(seed),
+        seed=seed,
+        force=force,
     )
 
 
-def run(params: Mapping[str, Any], seed: int) -> dict[str, float]:
+def run(params: Mapping[str, Any], seed: int, *, force: bool = False) -> dict[str, float]:
     """Run one simulation to the scenario's end year (or ``params["end_year"]``) and return
     its figures as a flat dict of floats.
 
@@ -182,8 +255,11 @@ def run(params: Mapping[str, Any], seed: int) -> dict[str, float]:
     >>> round(r["realised_all_2030"], 2)  # doctest: +SKIP
     0.33
 
-    The same ``(params, seed)`` always gives the same dict, whichever engine.
+    The same ``(params, seed)`` always gives the same dict, whichever engine. A bad parameter
+    name or value, or a seed that is not an integer in ``[0, 2**64)``, raises
+    :class:`~adoption_abm.scenario.ScenarioError` (a ``ValueError``) naming it, before the run;
+    so does a scale whose memory estimate exceeds the memory available, unless ``force``.
     """
-    model = build_model(params, seed)
+    model = build_model(params, seed, force=force)
     model.run()
     return flat_outputs(model)

@@ -13,12 +13,15 @@ import json
 import math
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from ..outputs.atomic import OutPathError, reason
 from .designs import run_params, run_table
 from .executors import Executor, make_executor
 from .experiment import Experiment, load_experiment
@@ -152,6 +155,20 @@ def _scenarios_for(exp: Experiment) -> dict[str, Any]:
     return {str(n): load_scenario(n) for n in names}
 
 
+@contextmanager
+def writing(out: str | Path) -> Iterator[None]:
+    """A write into the batch folder that fails (a full disk, a file system turned read-only)
+    becomes an OutPathError saying that the runs finished before are kept."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutPathError(
+            out,
+            f"{reason(exc)} while writing results; the runs finished before are kept: "
+            "re-run the same command to resume",
+        ) from None
+
+
 def run_batch(
     experiment: Experiment | str | Path,
     out: str | Path,
@@ -189,14 +206,15 @@ def run_batch(
         done_ids = set(finished["run_id"].to_list())
         pending = runs.filter(~pl.col("run_id").is_in(list(done_ids)))
         ex = executor or make_executor(workers, scheduler, dask_local)
-        prov = store.start(
-            exp,
-            text,
-            scenario_digest(exp),
-            runs.height,
-            {"executor": ex.label, "chunk_size": size, "already_done": len(done_ids)},
-        )
-        index = store.write_index(runs, finished, store.failures())
+        with writing(out):
+            prov = store.start(
+                exp,
+                text,
+                scenario_digest(exp),
+                runs.height,
+                {"executor": ex.label, "chunk_size": size, "already_done": len(done_ids)},
+            )
+            index = store.write_index(runs, finished, store.failures())
         scenarios = _scenarios_for(exp)
         tasks = []
         rows = pending.to_dicts()
@@ -213,22 +231,26 @@ def run_batch(
         bar = _progress(progress, runs.height, len(done_ids), exp.name)
         try:
             for _task, result in ex.map_unordered(run_chunk, tasks):
-                store.write_chunk(
-                    result["name"], result["rows"], result["errors"], result["monthly"]
-                )
+                with writing(out):
+                    store.write_chunk(
+                        result["name"], result["rows"], result["errors"], result["monthly"]
+                    )
                 computed += len(result["rows"])
                 failed += len(result["errors"])
                 bar.update(len(result["rows"]) + len(result["errors"]))
                 if time.perf_counter() - last_index > INDEX_EVERY_SECONDS:
-                    store.write_index(runs, store.finished(), store.failures())
+                    with writing(out):
+                        store.write_index(runs, store.finished(), store.failures())
                     last_index = time.perf_counter()
         finally:
             bar.close()
             if own_executor:
                 ex.close()
-            index = store.write_index(runs, store.finished(), store.failures())
+            with writing(out):
+                index = store.write_index(runs, store.finished(), store.failures())
         seconds = time.perf_counter() - t0
-        store.finish_session(prov, computed=computed, failed=failed, seconds=round(seconds, 3))
+        with writing(out):
+            store.finish_session(prov, computed=computed, failed=failed, seconds=round(seconds, 3))
         return BatchReport(
             Path(out), runs.height, len(done_ids), computed, failed, seconds, ex.label, size, index
         )

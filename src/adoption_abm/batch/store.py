@@ -31,7 +31,14 @@ from typing import Any
 
 import polars as pl
 
-from ..outputs.atomic import write_json_atomic, write_parquet_atomic, write_text_atomic
+from ..outputs.atomic import (
+    OutPathError,
+    reason,
+    remove_temporaries,
+    write_json_atomic,
+    write_parquet_atomic,
+    write_text_atomic,
+)
 from .experiment import Experiment, ExperimentError
 
 TIMING_COLUMNS = ("seconds", "worker", "version", "finished_at")
@@ -84,9 +91,18 @@ class Store:
 
     # locking ---------------------------------------------------------------------------------
     def lock(self) -> None:
-        """Take the folder's exclusive lock (released when this process ends, even by kill -9)."""
-        self.out.mkdir(parents=True, exist_ok=True)
-        fh = open(self.out / ".lock", "a+")
+        """Take the folder's exclusive lock (released when this process ends, even by kill -9),
+        then remove the temporary files that writes interrupted by a kill left at its top level
+        (``data/``, ``monthly/`` and ``errors/`` are cleaned by :meth:`clean`). Raises
+        OutPathError if the folder cannot be created or written, BatchLocked if another
+        process holds it."""
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            fh = open(self.out / ".lock", "a+")
+        except OSError as exc:
+            if self.out.exists() and not self.out.is_dir():
+                raise OutPathError(self.out, "exists and is a file, not a folder") from None
+            raise OutPathError(self.out, f"cannot write there: {reason(exc)}") from None
         try:
             import fcntl
 
@@ -97,6 +113,7 @@ class Store:
             fh.close()
             raise BatchLocked(f"{self.out}: another batch is writing to this folder") from None
         self._lock_fh = fh
+        remove_temporaries(self.out)
 
     def unlock(self) -> None:
         if self._lock_fh is not None:
@@ -170,9 +187,8 @@ class Store:
     def clean(self) -> None:
         """Remove temporary files of an interrupted write and chunk files whose data file is
         missing (the chunk did not finish)."""
-        for folder in (self.data, self.monthly, self.errors):
-            for tmp in folder.glob(".*.tmp"):
-                tmp.unlink(missing_ok=True)
+        for folder in (self.out, self.data, self.monthly, self.errors):
+            remove_temporaries(folder)
         done = {p.name for p in self.data.glob("part-*.parquet")}
         for orphan in self.monthly.glob("part-*.parquet"):
             if orphan.name not in done:

@@ -3,7 +3,6 @@ their sensitivity indices, and the calibration. See docs/BATCH.md."""
 
 from __future__ import annotations
 
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,13 +10,24 @@ from typing import Annotated
 import typer
 
 from .errors import Commands
-from .options import DaskLocal, OutDir, Progress, Scheduler, Workers, dask_errors, executor_args
+from .options import (
+    DaskLocal,
+    Progress,
+    Scheduler,
+    Workers,
+    dask_errors,
+    executor_args,
+    sigterm_interrupts,
+)
 
 app = Commands()
 
 
-def _on_sigterm(signum, frame):  # pragma: no cover - exercised by the kill tests in a subprocess
-    raise KeyboardInterrupt
+def check_output_folder(out: Path) -> None:
+    """``--out`` can be created or written (exit 2 naming it, before any work)."""
+    from ..outputs.runfolder import check_output_folder as check
+
+    check(out)
 
 
 def _run_batch(experiment: Path, out: Path, ex_args: dict, chunk_size: int | None, progress: bool):
@@ -25,7 +35,7 @@ def _run_batch(experiment: Path, out: Path, ex_args: dict, chunk_size: int | Non
     are reported by the command class."""
     from ..batch.runner import run_batch
 
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    sigterm_interrupts()
     try:
         with dask_errors(ex_args):
             return run_batch(experiment, out, chunk_size=chunk_size, progress=progress, **ex_args)
@@ -42,7 +52,9 @@ def batch(
     experiment: Annotated[
         Path, typer.Argument(help="Experiment TOML file (see experiments/*.toml).")
     ],
-    out: OutDir = Path("results"),
+    out: Annotated[
+        Path, typer.Option(help="Output folder; re-running into it resumes the batch.")
+    ] = Path("results"),
     workers: Workers = None,
     scheduler: Scheduler = None,
     dask: DaskLocal = None,
@@ -56,6 +68,7 @@ def batch(
     Writes a Parquet dataset (OUT/data), the index OUT/runs.parquet and OUT/provenance.json.
     Re-running the same command skips finished runs.
     """
+    check_output_folder(out)
     report = _run_batch(
         experiment, out, executor_args(workers, scheduler, dask), chunk_size, progress
     )
@@ -80,7 +93,9 @@ def sensitivity(
     experiment: Annotated[
         Path, typer.Argument(help="Experiment TOML file with design kind 'sobol' or 'morris'.")
     ],
-    out: OutDir = Path("sensitivity"),
+    out: Annotated[
+        Path, typer.Option(help="Output folder; re-running into it resumes the batch.")
+    ] = Path("sensitivity"),
     workers: Workers = None,
     scheduler: Scheduler = None,
     dask: DaskLocal = None,
@@ -98,6 +113,7 @@ def sensitivity(
     from ..batch.sensitivity import analyse, markdown, write_report
     from ..batch.store import read_results
 
+    check_output_folder(out)
     exp = load_experiment(experiment)
     if exp.design.kind not in ("sobol", "morris"):
         raise ExperimentError(
@@ -118,12 +134,28 @@ def sensitivity(
     typer.echo(f"→ {paths['md']}, {paths['png']}")
 
 
+def packaged_calibration() -> Path:
+    """What ``calibrate`` runs without a file: the calibration of the default scenario,
+    shipped in the package as ``adoption_abm/batch/data/calibrate.toml``
+    (``experiments/calibrate.toml`` in a checkout is a link to it)."""
+    from importlib import resources
+
+    return Path(str(resources.files("adoption_abm.batch").joinpath("data", "calibrate.toml")))
+
+
 @app.command()
 def calibrate(
     config: Annotated[
-        Path, typer.Argument(help="Calibration TOML file (see experiments/calibrate.toml).")
-    ] = Path("experiments/calibrate.toml"),
-    out: OutDir = Path("calibration"),
+        Path | None,
+        typer.Argument(
+            help="Calibration TOML file (experiments/calibrate.toml, in a checkout, is a link "
+            "to the default).",
+            show_default="the calibration of france-2022 shipped in the package",
+        ),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option(help="Output folder; re-running into it resumes from its trace.")
+    ] = Path("calibration"),
     workers: Workers = None,
     scheduler: Scheduler = None,
     dask: DaskLocal = None,
@@ -135,8 +167,10 @@ def calibrate(
     from ..batch.calibrate import calibrate as run_calibration
     from ..batch.calibrate import load_calibration, residual_markdown
 
+    check_output_folder(out)
     ex_args = executor_args(workers, scheduler, dask)
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    config = config or packaged_calibration()
+    sigterm_interrupts()
     try:
         cal = load_calibration(config)
         with dask_errors(ex_args):

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, NoReturn
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 
 EXIT_BAD_INPUT = 2
 EXIT_INCOMPLETE = 1  # the work is kept; re-running the same command resumes it
@@ -53,6 +53,16 @@ EXPECTED: tuple[tuple[str, str, int, Callable[[Any], Iterable[str]]], ...] = (
         lambda exc: [f"error: {exc}; re-run the same command to resume"],
     ),
     ("adoption_abm.analysis.compare", "RunFailed", EXIT_RUN_FAILED, _message),
+    ("adoption_abm.outputs.atomic", "OutPathError", EXIT_BAD_INPUT, _message),
+    (
+        "builtins",
+        "MemoryError",
+        EXIT_RUN_FAILED,
+        lambda exc: [
+            "error: out of memory (the estimate of --scale was exceeded, or --force skipped "
+            "it); nothing was written"
+        ],
+    ),
 )
 
 
@@ -68,7 +78,41 @@ def report(exc: BaseException) -> int | None:
     return None
 
 
-class ReportingCommand(TyperCommand):
+def _no_type(ctx: Any) -> None:
+    return None
+
+
+def _literal(text: str) -> Callable[..., str]:
+    return lambda **_: text
+
+
+def literal_help(params: list[Any]) -> list[Any]:
+    """Help that reads right: a flag (``--progress/--no-progress``, ``--help``) shows no type
+    placeholder (Typer prints ``<bool>``) and its default as typed (``--progress``); a default
+    given as text (``show_default="runs/<scenario>-..."``) is printed as is, not in
+    parentheses, and never goes through Markdown."""
+    for param in params:
+        if getattr(param, "is_flag", False):
+            param.display_type_rich = _no_type
+            if param.secondary_opts and param.opts and isinstance(param.default, bool):
+                param.show_default = (param.opts if param.default else param.secondary_opts)[0]
+        if isinstance(getattr(param, "show_default", None), str):
+            param._get_default_string = _literal(param.show_default)
+    return params
+
+
+class HelpMixin:
+    """Commands and groups whose help shows flags without placeholders (:func:`literal_help`)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return literal_help(super().get_params(ctx))  # type: ignore[misc]
+
+
+class ReportingGroup(HelpMixin, TyperGroup):
+    """The root group: the same help layout as its commands."""
+
+
+class ReportingCommand(HelpMixin, TyperCommand):
     """A command whose expected exceptions exit with their status and message (see
     :data:`EXPECTED`) instead of a traceback."""
 
@@ -89,6 +133,7 @@ class Commands(typer.Typer):
     def __init__(self, **kwargs: Any):
         kwargs.setdefault("add_completion", False)
         kwargs.setdefault("pretty_exceptions_enable", False)
+        kwargs.setdefault("cls", ReportingGroup)
         super().__init__(**kwargs)
 
     def command(self, name: str | None = None, *, cls: Any = None, **kwargs: Any) -> Any:

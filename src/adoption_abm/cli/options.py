@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 import typer
@@ -34,14 +33,51 @@ Rhythm = Annotated[
 Engine = Annotated[
     EngineName, typer.Option(help="cython (compiled) or reference (NumPy); same results.")
 ]
-Seed = Annotated[int, typer.Option(help="Random seed; same seed, same results.")]
-Scale = Annotated[float, typer.Option(help="Agents per real professional (1 = full scale).")]
+SEED_BOUND = 2**64  # ``model.limits.SEED_BOUND`` (the same rule; a test keeps them equal)
+
+
+def _check_seed(value: int | None) -> int | None:
+    if value is not None and not 0 <= value < SEED_BOUND:
+        fail(f"--seed {value}: must be an integer from 0 to 2^64 - 1")
+    return value
+
+
+Seed = Annotated[
+    int,
+    typer.Option(
+        help="Random seed, an integer from 0 to 2^64 - 1; same seed, same results.",
+        callback=_check_seed,
+    ),
+]
+Scale = Annotated[
+    float,
+    typer.Option(
+        help="Agents per real professional (1 = full scale, about a million professionals); "
+        "refused if its memory estimate exceeds the memory available (see --force)."
+    ),
+]
+Force = Annotated[
+    bool,
+    typer.Option(
+        "--force", help="Run even if the memory estimate for --scale exceeds the memory available."
+    ),
+]
+Overwrite = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Replace an existing --out folder (a previous output) instead of refusing.",
+    ),
+]
 Overrides = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override a scenario field: FIELD=VALUE (repeatable)."),
+    typer.Option(
+        "--set",
+        metavar="<FIELD=VALUE>",
+        help="Override a scenario field, e.g. behaviour.mentoring=true (repeatable).",
+    ),
 ]
 Progress = Annotated[bool, typer.Option(help="Show a progress bar (on stderr).")]
-OutDir = Annotated[Path | None, typer.Option(help="Output folder.")]
 Workers = Annotated[
     int | None,
     typer.Option(
@@ -53,12 +89,18 @@ Workers = Annotated[
 ]
 Scheduler = Annotated[
     str | None,
-    typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (runs on that cluster)."),
+    typer.Option(
+        metavar="<tcp://HOST:PORT>",
+        help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (runs on that cluster).",
+    ),
 ]
 DaskLocal = Annotated[
     str | None,
     typer.Option(
-        "--dask", help="'local': start a Dask LocalCluster on 127.0.0.1 with --workers workers."
+        "--dask",
+        metavar="<local>",
+        help="'local': start a Dask LocalCluster on 127.0.0.1 with --workers workers "
+        "(stopped with this command, even if it is killed).",
     ),
 ]
 
@@ -122,3 +164,15 @@ def dask_errors(ex_args: dict[str, Any]) -> Iterator[None]:
                 fail(f"--scheduler: cannot reach the Dask scheduler: {exc}")
             fail(f"--dask local: cannot start the Dask cluster: {exc}")
         raise
+
+
+def _raise_interrupt(signum, frame):  # pragma: no cover - exercised by the kill tests
+    raise KeyboardInterrupt
+
+
+def sigterm_interrupts() -> None:
+    """Make SIGTERM (``kill``, a stopped container) end the command as Ctrl-C does, so that
+    its ``finally`` blocks run: temporary folders removed, workers stopped, locks released."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _raise_interrupt)

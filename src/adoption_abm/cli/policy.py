@@ -14,8 +14,8 @@ from .errors import Commands, fail
 from .options import (
     DaskLocal,
     Engine,
-    OutDir,
     Overrides,
+    Overwrite,
     Progress,
     Rhythm,
     Scale,
@@ -26,6 +26,7 @@ from .options import (
     dask_errors,
     executor_args,
     scenario_from_options,
+    sigterm_interrupts,
 )
 
 app = Commands()
@@ -44,7 +45,10 @@ def compare_command(
     replications: Annotated[
         int, typer.Option(help="Paired runs per policy (same seeds for all).")
     ] = 30,
-    out: OutDir = Path("report"),
+    out: Annotated[
+        Path,
+        typer.Option(help="Report folder; refused if it exists (see --overwrite)."),
+    ] = Path("report"),
     rhythm: Rhythm = "central",
     scale: Scale = 0.01,
     seed: Seed = 1,
@@ -53,12 +57,14 @@ def compare_command(
     dask: DaskLocal = None,
     engine: Engine = "cython",
     set_: Overrides = None,
+    overwrite: Overwrite = False,
     progress: Progress = True,
 ) -> None:
     """Run each policy with common random numbers (replication seeds spawned from SEED) and
     write report.md, report.html, PNG plots and the frames (Parquet) to OUT: realised gain and
     FTE freed vs baseline with 95 % CIs in 2025/2030/2035/2040, multi-speed gap, downgrading
-    risk, emerging roles, cost per FTE freed."""
+    risk, emerging roles, cost per FTE freed. OUT is written as a whole (complete or absent) and
+    checked before the runs start."""
     if replications < 1:
         fail(f"--replications {replications}: must be at least 1")
     ex_args = executor_args(workers, scheduler, dask)
@@ -72,37 +78,41 @@ def compare_command(
 
     from ..analysis.compare import compare, resolve_policies
     from ..analysis.report import write_report
-    from ..model.build import check_scale
+    from ..model.limits import check_run_size
+    from ..outputs.runfolder import RunFolder
     from ..scenario.errors import ScenarioError
 
     sc = scenario_from_options(scenario, set_, rhythm)
-    check_scale(sc, scale, label="--scale")
+    check_run_size(sc, scale, label="--scale", force_hint=None)
     try:
         resolve_policies(sc, policy or ["baseline"])
     except ValueError as exc:
         if isinstance(exc, ScenarioError):
             raise
         fail(f"--policy: {exc}")
-    try:
-        with dask_errors(ex_args):
-            result = compare(
-                sc,
-                policy or ["baseline"],
-                replications=replications,
-                seed=seed,
-                scale=scale,
-                rhythm=rhythm,
-                engine=engine,
-                progress=progress and sys.stderr.isatty(),
-                **ex_args,
-            )
-    except KeyboardInterrupt:
-        typer.echo("interrupted: no report written", err=True)
-        raise typer.Exit(130) from None
     command = (
         "adoption-abm " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else None
     )
-    write_report(result, out, command=command)
+    sigterm_interrupts()
+    try:
+        with RunFolder(out, overwrite=overwrite, marker="meta.json") as folder:  # before any run
+            with dask_errors(ex_args):
+                result = compare(
+                    sc,
+                    policy or ["baseline"],
+                    replications=replications,
+                    seed=seed,
+                    scale=scale,
+                    rhythm=rhythm,
+                    engine=engine,
+                    progress=progress and sys.stderr.isatty(),
+                    **ex_args,
+                )
+            folder.fill(lambda tmp: write_report(result, tmp, command=command), "the report")
+            folder.commit()
+    except KeyboardInterrupt:
+        typer.echo("interrupted: no report written", err=True)
+        raise typer.Exit(130) from None
     lines = [
         f"{len(result.meta['policies'])} policies x {replications} replications → {out}/report.html"
     ]

@@ -13,14 +13,16 @@ import typer
 from .errors import Commands, fail
 from .options import (
     Engine,
-    OutDir,
+    Force,
     Overrides,
+    Overwrite,
     Progress,
     Rhythm,
     Scale,
     ScenarioName,
     Seed,
     scenario_from_options,
+    sigterm_interrupts,
 )
 
 app = Commands()
@@ -33,27 +35,66 @@ def resolved_scenario_toml(scenario) -> str:
     return tomli_w.dumps(scenario.model_dump(mode="json"))
 
 
+DEFAULT_OUT = "runs/<scenario>-<rhythm>-<seed>-<hash>"
+"""The default ``--out``: ``<hash>`` is :func:`run_digest`, so two runs that may differ never
+share a default folder."""
+
+
+def run_digest(scenario, rhythm: str, seed: int, scale: float) -> str:
+    """Eight hex digits of a hash of everything that changes a run's results: the resolved
+    scenario (its content, with ``--set`` overrides and ``--policy`` interventions), rhythm,
+    seed and scale. The engine is left out: both give the same results."""
+    import hashlib
+    import json
+
+    content = {
+        "scenario": scenario.model_dump(mode="json"),
+        "rhythm": rhythm,
+        "seed": int(seed),
+        "scale": repr(float(scale)),
+    }
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def default_out(scenario, rhythm: str, seed: int, scale: float) -> Path:
+    """``runs/<scenario>-<rhythm>-<seed>-<hash>`` (:data:`DEFAULT_OUT`)."""
+    digest = run_digest(scenario, rhythm, seed, scale)
+    return Path("runs") / f"{scenario.name}-{rhythm}-{seed}-{digest}"
+
+
 @app.command()
 def run(
     scenario: ScenarioName = "france-2022",
     rhythm: Rhythm = "central",
     seed: Seed = 1,
     scale: Scale = 0.01,
-    out: OutDir = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Output folder; refused if it exists (see --overwrite). The default names one "
+            "folder per distinct run: the hash covers the scenario, --set, --policy, rhythm, "
+            "seed and scale.",
+            show_default=DEFAULT_OUT,
+        ),
+    ] = None,
     engine: Engine = "cython",
     policy: Annotated[
         list[str] | None,
-        typer.Option(help="Proposals to switch on, e.g. '6,7' or 'all' (repeatable)."),
+        typer.Option(
+            metavar="<policy>", help="Proposals to switch on, e.g. '6,7' or 'all' (repeatable)."
+        ),
     ] = None,
     set_: Overrides = None,
+    overwrite: Overwrite = False,
+    force: Force = False,
     progress: Progress = True,
 ) -> None:
     """Run one simulation; write summary.json, timeseries.parquet, indicators.parquet,
-    breakdown.parquet and the resolved scenario to OUT (default runs/SCENARIO-RHYTHM-SEED), each
-    atomically."""
-    from .. import __version__
-    from ..model.model import AdoptionModel
-    from ..outputs.atomic import write_json_atomic, write_parquet_atomic, write_text_atomic
+    breakdown.parquet and the resolved scenario (scenario.toml) to OUT as a whole: the folder
+    appears complete, or not at all. Options and OUT are checked before the simulation starts."""
+    from ..model.limits import check_run_size
+    from ..outputs.runfolder import RunFolder
     from ..scenario.load import with_overrides
 
     sc = scenario_from_options(scenario, set_, rhythm)
@@ -61,29 +102,19 @@ def run(
     if interventions:  # the resolved scenario carries them, so it reproduces the run
         current = [i.model_dump() for i in sc.interventions]
         sc = with_overrides(sc, {"interventions": current + interventions}, label="--policy")
-    t0 = time.perf_counter()
-    model = AdoptionModel(sc, rhythm=rhythm, scale=scale, engine=engine, seed=seed, agents="none")
-    model.run(progress=progress and sys.stderr.isatty())
-    seconds = time.perf_counter() - t0
-
-    out = out or Path("runs") / f"{sc.name}-{rhythm}-{seed}"
-    summary = {
-        "scenario": sc.name,
-        "rhythm": rhythm,
-        "seed": seed,
-        "scale": scale,
-        "version": __version__,
-        "seconds": round(seconds, 3),
-        "engine": engine,
-        "agents": model.n_professionals,
-        "policy": policy or [],
-        "years": model.summary(),
-    }
-    write_parquet_atomic(out / "timeseries.parquet", model.timeseries())
-    write_parquet_atomic(out / "indicators.parquet", model.indicators())
-    write_parquet_atomic(out / "breakdown.parquet", model.breakdown())
-    write_text_atomic(out / "scenario.toml", resolved_scenario_toml(sc))
-    write_json_atomic(out / "summary.json", summary)  # last: its presence means the run is complete
+    check_run_size(sc, scale, force=force, label="--scale", force_hint="--force")
+    out = out or default_out(sc, rhythm, seed, scale)
+    sigterm_interrupts()
+    try:
+        with RunFolder(out, overwrite=overwrite) as folder:  # checked, locked: before any work
+            t0 = time.perf_counter()
+            model = _simulate(sc, rhythm, seed, scale, engine, force, progress)
+            seconds = time.perf_counter() - t0
+            summary = _write_run(folder, model, sc, policy, seconds)
+            folder.commit()
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: nothing written to {out}", err=True)
+        raise typer.Exit(130) from None
     y = summary["years"].get("2030")
     msg = f"{model.n_professionals} professionals, {seconds:.1f} s → {out}"
     if y:
@@ -92,6 +123,39 @@ def run(
             f"FTE freed {y['fte_freed']['all']:,.0f}"
         )
     typer.echo(msg)
+
+
+def _simulate(sc, rhythm: str, seed: int, scale: float, engine: str, force: bool, progress: bool):
+    from ..model.model import AdoptionModel
+
+    model = AdoptionModel(
+        sc, rhythm=rhythm, scale=scale, engine=engine, seed=seed, agents="none", force=force
+    )
+    return model.run(progress=progress and sys.stderr.isatty())
+
+
+def _write_run(folder, model, sc, policy: list[str] | None, seconds: float) -> dict[str, Any]:
+    """The run's files, ``summary.json`` last (its presence means the run is complete)."""
+    from .. import __version__
+
+    summary = {
+        "scenario": sc.name,
+        "rhythm": model.rhythm,
+        "seed": model.seed,
+        "scale": model.scale,
+        "version": __version__,
+        "seconds": round(seconds, 3),
+        "engine": model.engine,
+        "agents": model.n_professionals,
+        "policy": policy or [],
+        "years": model.summary(),
+    }
+    folder.write_parquet("timeseries.parquet", model.timeseries())
+    folder.write_parquet("indicators.parquet", model.indicators())
+    folder.write_parquet("breakdown.parquet", model.breakdown())
+    folder.write_text("scenario.toml", resolved_scenario_toml(sc))
+    folder.write_json("summary.json", summary)
+    return summary
 
 
 def _policy_interventions(sc, policy: list[str] | None) -> list[Any]:

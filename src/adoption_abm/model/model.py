@@ -8,6 +8,7 @@ and :func:`network.build_network` (state arrays + CSR ties) → :meth:`AdoptionM
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -16,14 +17,17 @@ import numpy as np
 import polars as pl
 
 from .. import rules
-from ..engines.registry import StepFunction, get_engine
+from ..engines.registry import ENGINES, StepFunction, get_engine
 from ..outputs.indicators import Outputs, month_label, potential_table
 from ..rules.stream import month_key
 from ..scenario.calendar import MONTHS
+from ..scenario.errors import ScenarioError
+from ..scenario.interventions import validate_interventions
 from ..scenario.load import load_scenario, with_overrides
 from ..scenario.schema import Scenario
 from .agents import Establishment, Professional
 from .build import build
+from .limits import check_number, check_run_size, check_seed, professionals_at
 from .network import Network, build_network
 
 AUTO_AGENT_LIMIT = 50_000
@@ -55,8 +59,15 @@ class AdoptionModel(mesa.Model):
         interventions: policy interventions (see :mod:`adoption_abm.policies`), added to the
             scenario's own.
         overrides: dotted scenario fields to replace, e.g. ``{"behaviour.mentoring": True}``.
-        seed: integer seed (what ``mesa.batch_run`` passes); same as ``rng=seed``.
+        seed: integer seed in ``[0, 2**64)`` (what ``mesa.batch_run`` passes); same as
+            ``rng=seed``.
         rng: seed or ``numpy.random.Generator`` handed to Mesa; all randomness comes from it.
+        force: build even if the memory estimate for ``scale`` exceeds the memory available
+            (:func:`~adoption_abm.model.limits.check_memory`).
+
+    Every bad argument raises :class:`~adoption_abm.scenario.ScenarioError` (a ``ValueError``)
+    naming it, before anything is built; a scenario that cannot be loaded or whose engine is
+    not built raises its own named error.
     """
 
     def __init__(
@@ -70,19 +81,18 @@ class AdoptionModel(mesa.Model):
         overrides: dict[str, Any] | None = None,
         seed: int | None = None,
         rng: Any = None,
+        force: bool = False,
     ) -> None:
-        if seed is not None and rng is not None:
-            raise ValueError("pass either seed or rng, not both")
+        sc = _checked_arguments(
+            scenario, rhythm, scale, engine, agents, interventions, overrides, seed, rng, force
+        )
         super().__init__(rng=seed if seed is not None else rng)
         # The validated inputs are `model.inputs` (Mesa 3.5 reserves `model.scenario`).
         self.seed = (
-            seed if seed is not None else (rng if isinstance(rng, int | np.integer) else None)
+            int(seed)
+            if seed is not None
+            else (int(rng) if isinstance(rng, int | np.integer) else None)
         )
-
-        sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-        if overrides:
-            sc = with_overrides(sc, overrides)
-        sc.check_rhythm(rhythm)
         self.inputs: Scenario = sc  # not `scenario`: Mesa 3.5 uses that name
         self.rhythm = rhythm
         self.scale = float(scale)
@@ -280,6 +290,72 @@ class AdoptionModel(mesa.Model):
         if agent is None:
             agent = self._establishments[index] = Establishment(self, index)
         return agent
+
+
+def _checked_arguments(
+    scenario, rhythm, scale, engine, agents, interventions, overrides, seed, rng, force
+) -> Scenario:
+    """``AdoptionModel``'s arguments checked before anything is built; returns the scenario
+    (loaded, with the overrides). Raises ScenarioError naming the argument."""
+
+    def bad(field: str, why: str) -> ScenarioError:
+        return ScenarioError(LABEL, [(field, why)])
+
+    if seed is not None and rng is not None:
+        raise bad("seed", "pass either seed or rng, not both")
+    if seed is not None:
+        check_seed(seed, LABEL, "seed")
+    if isinstance(rng, int | np.integer | bool | float):
+        check_seed(rng, LABEL, "rng")
+    elif rng is not None and not isinstance(
+        rng, np.random.Generator | np.random.BitGenerator | np.random.SeedSequence
+    ):
+        raise bad("rng", f"must be a seed or a numpy.random.Generator, got {type(rng).__name__}")
+    if isinstance(scenario, Scenario):
+        sc = scenario
+    elif isinstance(scenario, str | Path):
+        sc = load_scenario(scenario)
+    else:
+        raise bad(
+            "scenario",
+            f"must be a built-in scenario name, a TOML path or a Scenario, got {scenario!r}",
+        )
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise bad("overrides", f"must be a dict of dotted fields, got {type(overrides).__name__}")
+    if overrides:
+        sc = with_overrides(sc, overrides)
+    if not isinstance(rhythm, str):
+        raise bad("rhythm", f"must be a rhythm name, one of {list(sc.rhythms)}, got {rhythm!r}")
+    sc.check_rhythm(rhythm, label=LABEL)
+    if isinstance(engine, str):
+        if engine not in ENGINES:
+            raise bad("engine", f"unknown engine {engine!r}; allowed: {list(ENGINES)}")
+    elif not callable(engine):
+        raise bad("engine", f"must be one of {list(ENGINES)} or a step function, got {engine!r}")
+    if isinstance(agents, str):
+        agents_ok = agents in ("auto", "all", "none")
+    else:
+        agents_ok = isinstance(agents, int | np.integer) and not isinstance(agents, bool)
+        agents_ok = agents_ok and agents >= 0
+    if not agents_ok:
+        raise bad("agents", f"agents must be 'auto', 'all', 'none' or a count >= 0, got {agents!r}")
+    if interventions is not None and not isinstance(interventions, list | tuple):
+        raise bad("interventions", f"must be a list, got {type(interventions).__name__}")
+    validate_interventions(sc, [*sc.interventions, *(interventions or [])], label=LABEL)
+    n = professionals_at(sc, check_number(scale, LABEL, "scale"))
+    if agents == "all":
+        objects = n
+    elif agents == "auto":
+        objects = n if n <= AUTO_AGENT_LIMIT else 0
+    elif agents == "none":
+        objects = 0
+    else:
+        objects = int(agents)
+    check_run_size(sc, scale, float(objects), force=bool(force), label=LABEL)
+    return sc
+
+
+LABEL = "AdoptionModel"
 
 
 def _reporter(key: str):

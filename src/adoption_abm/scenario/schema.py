@@ -26,7 +26,7 @@ from pydantic import (
 from .calendar import POLICY_START, month_index, n_months
 from .errors import ScenarioError, _CrossError
 from .interventions import Intervention, YearMonth, intervention_errors
-from .types import SHARE_TOL, Finite, Ident, NonNeg, Positive, Unit
+from .types import SHARE_TOL, Ident, NonNeg, Positive, Unit
 
 MAX_FAMILIES = 4
 """Most technology families a scenario may list (the compiled kernel packs a professional's
@@ -101,9 +101,25 @@ def _check_shares(shares: Mapping[str, float], what: str) -> None:
         raise ValueError(f"{what} must sum to 1, they sum to {total:.6g}")
 
 
-FamilyValues = dict[Ident, NonNeg]
+# Upper bounds of the behavioural parameters: beyond them a value no longer means anything in the
+# model (a hazard that makes the event certain in the first month, a slope that lets one
+# attribute alone decide), so a value there is a typo or a unit mistake.
+YEARLY_RATE_MAX = 50.0
+"""A yearly hazard of 50 is a monthly probability of 1 - exp(-50/12) = 98.5 %: the event is
+certain in month one, and a higher value changes nothing."""
+YearlyRate = Annotated[float, Field(ge=0, le=YEARLY_RATE_MAX, allow_inf_nan=False)]
+Slope = Annotated[float, Field(ge=0, le=20, allow_inf_nan=False)]
+"""A multiplier slope on an attribute centred on 0.5 (attitude, skill): at 20 the multiplier
+already runs from the floor to 11 across the attribute's range; beyond, the attribute alone
+decides."""
+Boost = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+"""A rate multiplied by (1 + boost): 100 (x101) makes a monthly hazard of 0.5 % a certainty."""
+Multiplier = Annotated[float, Field(gt=0, le=20, allow_inf_nan=False)]
+"""A rhythm multiplier: x20 turns the slowest calibrated hazards into certainties."""
+
+FamilyValues = dict[Ident, YearlyRate]
 """One number per technology family, keyed by the family's name (checked against the
-scenario's families)."""
+scenario's families): a yearly hazard, at most :data:`YEARLY_RATE_MAX`."""
 UnitFamilyValues = dict[Ident, Unit]
 
 
@@ -165,7 +181,10 @@ class Profession(Block):
 class EstablishmentType(Block):
     label: str
     count: Positive = Field(description="Number of establishments of this type in France.")
-    size_sigma: NonNeg = Field(description="Log-normal dispersion of establishment sizes.")
+    size_sigma: Annotated[float, Field(ge=0, le=5, allow_inf_nan=False)] = Field(
+        description="Log-normal dispersion of establishment sizes; at most 5 (the largest of "
+        "a thousand establishments would be e^15 times the median)."
+    )
     team_size: Annotated[int, Field(ge=1, le=200)] = Field(
         description="Mean size of a team (unit, service) inside an establishment."
     )
@@ -174,11 +193,22 @@ class EstablishmentType(Block):
 
 class Technology(Block):
     label: str = Field("", description="Name shown in charts; default: the family's key.")
-    spontaneous: NonNeg = Field(description="Bass p: yearly spontaneous adoption rate.")
-    peer: NonNeg = Field(description="Bass q: yearly adoption rate per unit share of ties using.")
-    mastery_months: Positive = Field(description="Mean months from first use to mastery.")
+    spontaneous: YearlyRate = Field(
+        description="Bass p: yearly spontaneous adoption rate; at most 50 (a month-one certainty)."
+    )
+    peer: YearlyRate = Field(
+        description="Bass q: yearly adoption rate per unit share of ties using; at most 50 (with "
+        "every tie using, adoption is certain in month one)."
+    )
+    mastery_months: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)] = Field(
+        description="Mean months from first use to mastery; at most 600 (50 years, longer than "
+        "a career: no one would ever master it)."
+    )
     maturity: list[Unit] = Field(description="Maturity index (0-1) at `technologies.years`.")
-    cost: list[Positive] = Field(description="Cost index (first year = 1) at `technologies.years`.")
+    cost: list[Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]] = Field(
+        description="Cost index (first year = 1) at `technologies.years`; at most 100 (a "
+        "hundredfold price: with cost_elasticity 1 the deployment hazard is near zero)."
+    )
     initial_using: Unit = Field(
         description="Share of staff using (learning) on 1 January of the first year, "
         "in establishments that have deployed the family."
@@ -299,11 +329,14 @@ class Deployment(Block):
         description="Yearly deployment hazard per establishment type at maturity 1, cost 1, "
         "no deployed peers."
     )
-    peer_weight: NonNeg = Field(
+    peer_weight: Boost = Field(
         description="Hazard multiplier slope on the share of same-type establishments "
-        "that have deployed."
+        "that have deployed; at most 100 (x101 once all have: deployment is then certain)."
     )
-    cost_elasticity: NonNeg = Field(description="Hazard ∝ (cost/first-year cost)^-elasticity.")
+    cost_elasticity: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)] = Field(
+        description="Hazard ∝ (cost/first-year cost)^-elasticity; at most 10 (a cost index of "
+        "0.5 already multiplies the hazard by 1,024)."
+    )
     initial: dict[Ident, UnitFamilyValues] = Field(
         description="Share of establishments of each type that have deployed on 1 January."
     )
@@ -317,12 +350,28 @@ class Beta(Block):
 class Behaviour(Block):
     attitude: Beta
     skill: Beta
-    skill_age_slope: Finite = Field(description="Change of initial digital skill per year of age.")
-    entrant_skill_shift: Finite = Field(description="Extra digital skill of new entrants.")
-    attitude_effect: NonNeg = Field(description="Adoption multiplier slope on attitude - 0.5.")
-    skill_effect: NonNeg = Field(description="Adoption multiplier slope on skill - 0.5.")
-    age_effect: Finite = Field(description="Adoption multiplier slope per decade over 45.")
-    skill_mastery_effect: NonNeg = Field(description="Mastery-speed slope on skill - 0.5.")
+    skill_age_slope: Annotated[float, Field(ge=-0.1, le=0.1, allow_inf_nan=False)] = Field(
+        description="Change of initial digital skill (0-1) per year of age; within ±0.1 (over "
+        "the 40 years of working ages, 0.025 already spans the whole 0-1 range)."
+    )
+    entrant_skill_shift: Annotated[float, Field(ge=-1, le=1, allow_inf_nan=False)] = Field(
+        description="Extra digital skill (0-1 scale) of new entrants; within ±1 (the scale)."
+    )
+    attitude_effect: Slope = Field(
+        description="Adoption multiplier slope on attitude - 0.5; at most 20 (attitude alone "
+        "would decide)."
+    )
+    skill_effect: Slope = Field(
+        description="Adoption multiplier slope on skill - 0.5; at most 20 (skill alone would "
+        "decide)."
+    )
+    age_effect: Annotated[float, Field(ge=-2, le=2, allow_inf_nan=False)] = Field(
+        description="Adoption multiplier slope per decade over 45; within ±2 (the multiplier "
+        "then already runs from the floor to 7 across working ages)."
+    )
+    skill_mastery_effect: Slope = Field(
+        description="Mastery-speed slope on skill - 0.5; at most 20 (skill alone would decide)."
+    )
     propensity_floor: Annotated[float, Field(gt=0, le=1)] = Field(
         description="Lowest adoption multiplier anyone has."
     )
@@ -330,18 +379,28 @@ class Behaviour(Block):
         description="Monthly probability of a training course for a fully served professional."
     )
     training_skill_gain: Unit = Field(description="Training moves skill this share towards 1.")
-    training_adoption_boost: NonNeg = Field(description="Adoption rate x (1 + boost) once trained.")
-    training_mastery_boost: NonNeg = Field(description="Mastery rate x (1 + boost) once trained.")
+    training_adoption_boost: Boost = Field(
+        description="Adoption rate x (1 + boost) once trained; at most 100 (x101: a certainty)."
+    )
+    training_mastery_boost: Boost = Field(
+        description="Mastery rate x (1 + boost) once trained; at most 100 (x101: a certainty)."
+    )
     mentoring: bool = Field(False, description="Reverse mentoring switch (proposal 7).")
-    mentoring_adoption: NonNeg = Field(
-        description="Yearly adoption rate per unit share of younger ties who master the family."
+    mentoring_adoption: YearlyRate = Field(
+        description="Yearly adoption rate per unit share of younger ties who master the family; "
+        "at most 50 (a month-one certainty)."
     )
-    mentoring_learning: NonNeg = Field(
-        description="Mastery-rate slope on the share of younger ties who master the family."
+    mentoring_learning: Boost = Field(
+        description="Mastery-rate slope on the share of younger ties who master the family; at "
+        "most 100 (x101: a certainty)."
     )
-    mentoring_age_gap: NonNeg = Field(description="Years younger a tie must be to mentor.")
-    downgrading_skill_gain: NonNeg = Field(
-        description="Skill growth below which a paramedical's freed time counts as at risk."
+    mentoring_age_gap: Annotated[float, Field(ge=0, le=60, allow_inf_nan=False)] = Field(
+        description="Years younger a tie must be to mentor; at most 60 (more than a career: "
+        "no one could mentor)."
+    )
+    downgrading_skill_gain: Unit = Field(
+        description="Skill growth (0-1 scale) below which a paramedical's freed time counts as "
+        "at risk; at most 1 (the whole scale)."
     )
 
 
@@ -353,9 +412,13 @@ class NetworkParams(Block):
 
 
 class Rhythm(Block):
-    adoption: Positive = Field(description="Multiplier on professionals' adoption rates.")
-    deployment: Positive = Field(description="Multiplier on establishments' deployment rates.")
-    mastery: Positive = Field(description="Multiplier on mastery speed.")
+    adoption: Multiplier = Field(
+        description="Multiplier on professionals' adoption rates; at most 20 (see Multiplier)."
+    )
+    deployment: Multiplier = Field(
+        description="Multiplier on establishments' deployment rates; at most 20."
+    )
+    mastery: Multiplier = Field(description="Multiplier on mastery speed; at most 20.")
 
 
 class Indicators(Block):

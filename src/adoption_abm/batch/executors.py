@@ -8,13 +8,27 @@ raises stops the iteration with its exception; leaving the iteration early (an e
 ``close()`` of the generator) cancels the tasks still queued, and ``close()`` of the executor
 stops its own workers without waiting for running tasks. ``run_batch`` and ``compare`` both map
 their tasks this way.
+
+No orphans: the processes an executor starts die with the driver, even when it is killed by
+``kill -9`` (which runs no clean-up). On Linux each of them asks the kernel for SIGKILL when its
+parent dies (``prctl(PR_SET_PDEATHSIG)``): the forkserver of local processes (its parent is the
+driver; :mod:`adoption_abm.batch._forkserver`, preloaded), each pool worker (its parent is the
+forkserver) and each worker of a Dask LocalCluster started here (its parent is the driver;
+:func:`dask_setup`, preloaded). Everywhere, each worker also watches the driver's pid once a
+second (:func:`die_with_driver`), the fallback where the signal is unavailable. With the
+workers gone, the forkserver and multiprocessing's resource tracker see their pipes close and
+exit. A cluster reached with ``--scheduler`` is not ours: its workers are left alone.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
 import os
+import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -25,6 +39,73 @@ MAX_RETRIES = 3
 
 class WorkerLost(RuntimeError):
     """A task's worker died more often than ``max_retries``."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes that die with the driver
+# ---------------------------------------------------------------------------------------------
+DRIVER_ENV = "ADOPTION_ABM_DRIVER_PID"
+"""The driver's pid, in the environment of every process it starts (they inherit it)."""
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+WATCH_SECONDS = 1.0
+
+
+def set_parent_death_signal(sig: int = signal.SIGKILL) -> bool:
+    """Ask Linux to send ``sig`` to this process when its parent dies; False elsewhere or if
+    the call fails."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
+    except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - someone else's process: it exists
+        return True
+    return True
+
+
+def _watch(pid: int, interval: float) -> None:
+    while True:
+        time.sleep(interval)
+        if not _alive(pid):
+            os._exit(1)  # the driver is gone: nothing will read our results
+
+
+def die_with_driver(driver: int | None = None, *, watch: bool = True) -> None:
+    """Make this process (a worker) die with the driver: the parent-death signal on Linux, and
+    a daemon thread that exits the process once the driver's pid is gone. ``driver`` defaults
+    to :data:`DRIVER_ENV`; if the driver is already gone, exit now."""
+    pid = driver or int(os.environ.get(DRIVER_ENV) or 0)
+    set_parent_death_signal()
+    if not pid or pid == os.getpid():
+        return
+    if not _alive(pid):
+        os._exit(1)
+    if watch:
+        threading.Thread(
+            target=_watch, args=(pid, WATCH_SECONDS), name="watch-driver", daemon=True
+        ).start()
+
+
+def mark_driver() -> int:
+    """Record this process as the driver in the environment its children inherit (a worker
+    that drives workers of its own replaces its driver's pid)."""
+    os.environ[DRIVER_ENV] = str(os.getpid())
+    return os.getpid()
+
+
+def dask_setup(worker: Any = None) -> None:
+    """Dask preload hook (``preload=["adoption_abm.batch.executors"]``): a worker of a
+    LocalCluster started by :class:`DaskCluster` dies with the driver."""
+    die_with_driver()
 
 
 class Executor(Protocol):
@@ -64,7 +145,8 @@ def _context() -> mp.context.BaseContext:
     """forkserver on Linux (cheap workers, no fork of a threaded parent), else spawn."""
     if sys.platform.startswith("linux"):
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["adoption_abm.batch.runner"])
+        # _forkserver first: the forkserver dies with the driver (see the module docstring)
+        ctx.set_forkserver_preload(["adoption_abm.batch._forkserver", "adoption_abm.batch.runner"])
         return ctx
     return mp.get_context("spawn")
 
@@ -84,7 +166,13 @@ class LocalProcesses:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         self._shutdown()
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_context())
+        driver = mark_driver()
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=_context(),
+            initializer=die_with_driver,
+            initargs=(driver,),
+        )
         return self._pool
 
     def map_unordered(self, fn, tasks):
@@ -152,6 +240,7 @@ class DaskCluster:
             self.client = Client(address, timeout="30s")
             self.label = f"dask:{address}"
         else:
+            mark_driver()  # its workers die with this process (dask_setup, preloaded)
             self._cluster = LocalCluster(
                 n_workers=workers or available_cpus(),
                 threads_per_worker=1,
@@ -159,6 +248,7 @@ class DaskCluster:
                 host="127.0.0.1",
                 dashboard_address=None,
                 silence_logs=40,
+                preload=["adoption_abm.batch.executors"],
             )
             self.client = Client(self._cluster)
             self.label = f"dask:local:{len(self._cluster.workers)}"

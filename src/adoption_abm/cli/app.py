@@ -1,9 +1,12 @@
-"""``adoption-abm app``: serve the Solara page (:mod:`adoption_abm.app`) with ``solara run``."""
+"""``adoption-abm app``: serve the Solara page (:mod:`adoption_abm.app`) with ``solara run``,
+which replaces this process (:func:`become`): killing ``adoption-abm app``, even by ``kill -9``,
+stops the server; no child is left serving the port."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 from typing import Annotated
@@ -92,10 +95,31 @@ def serve(
     env = app_environment(scenario, rhythm, agents, seed, speed)
     where = f"http://{host}:{port}/" if port else f"{host}, on a free port (see below)"
     typer.echo(f"Serving the adoption-abm app at {where} (Ctrl+C to stop)")
-    try:
-        code = subprocess.call(
-            solara_command(host, port, dev=dev, open_browser=open_browser), env=env
-        )
-    except KeyboardInterrupt:
-        code = 0
-    raise typer.Exit(code)
+    raise typer.Exit(become(solara_command(host, port, dev=dev, open_browser=open_browser), env))
+
+
+def become(cmd: list[str], env: dict[str, str]) -> int:
+    """Run ``cmd`` as this very process, so that nothing is left behind whatever kills it: on
+    POSIX the process is replaced (``os.execve``: same pid, the server gets every signal sent
+    to ``adoption-abm app``, even SIGKILL). Elsewhere the server runs as a child that gets the
+    signals this process receives; returns its exit status."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.name == "posix":
+        try:
+            os.execve(cmd[0], cmd, env)
+        except OSError as exc:
+            fail(f"cannot start the server {cmd[0]}: {exc.strerror}")
+    proc = subprocess.Popen(cmd, env=env)  # pragma: no cover - Windows
+
+    def forward(signum, frame):  # pragma: no cover - Windows
+        proc.send_signal(signum)
+
+    for name in ("SIGINT", "SIGTERM", "SIGBREAK"):  # pragma: no cover - Windows
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), forward)
+    while True:  # pragma: no cover - Windows
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            continue

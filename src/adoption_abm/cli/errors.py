@@ -12,6 +12,8 @@ stays free of the heavy layers and a ``run`` error never imports Dask just to co
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any, NoReturn
@@ -39,9 +41,25 @@ def _message(exc: BaseException) -> list[str]:
     return [f"error: {exc}"]
 
 
+DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+
+
+def _disk_full(exc: OSError) -> list[str] | None:
+    """A write refused by the file system (full, over quota, turned read-only) anywhere a
+    command did not name the option itself; any other OSError is not expected (None)."""
+    if exc.errno not in DISK_ERRNOS:
+        return None
+    where = f"{exc.filename}: " if exc.filename else ""
+    return [
+        f"error: {where}{os.strerror(exc.errno).lower()}; the files written before are kept "
+        "(re-run the same command to resume once there is room)"
+    ]
+
+
 # (module, class, exit status, message lines); the first class the exception is an instance of
-# wins, so a subclass goes before its base.
-EXPECTED: tuple[tuple[str, str, int, Callable[[Any], Iterable[str]]], ...] = (
+# wins, so a subclass goes before its base. A message function that returns None declines: the
+# exception is then not expected (its traceback shows).
+EXPECTED: tuple[tuple[str, str, int, Callable[[Any], Iterable[str] | None]], ...] = (
     ("adoption_abm.batch.experiment", "ExperimentError", EXIT_BAD_INPUT, scenario_lines),
     ("adoption_abm.scenario.errors", "ScenarioError", EXIT_BAD_INPUT, scenario_lines),
     ("adoption_abm.engines.registry", "KernelUnavailable", EXIT_BAD_INPUT, _message),
@@ -63,6 +81,7 @@ EXPECTED: tuple[tuple[str, str, int, Callable[[Any], Iterable[str]]], ...] = (
             "it); nothing was written"
         ],
     ),
+    ("builtins", "OSError", EXIT_BAD_INPUT, _disk_full),
 )
 
 
@@ -72,7 +91,10 @@ def report(exc: BaseException) -> int | None:
     for module, name, status, lines in EXPECTED:
         cls = getattr(sys.modules.get(module), name, None)
         if cls is not None and isinstance(exc, cls):
-            for line in lines(exc):
+            text = lines(exc)
+            if text is None:
+                continue
+            for line in text:
                 typer.echo(line, err=True)
             return status
     return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +36,23 @@ _REASONS = {
     errno.EEXIST: "already exists",
     errno.ENOTEMPTY: "already exists and is not empty",
 }
+
+
+_OS_ERROR = re.compile(r"\(os error (\d+)\)")
+
+
+def as_os_error(exc: BaseException, filename: str | Path | None = None) -> OSError | None:
+    """``exc`` if it is an OSError; the OSError a library reports in its own exception type
+    (Polars: ``ComputeError: ... No space left on device (os error 28)``); else None."""
+    if isinstance(exc, OSError):
+        return exc
+    m = _OS_ERROR.search(str(exc))
+    if m is None:
+        return None
+    code = int(m.group(1))
+    if filename is None:
+        return OSError(code, os.strerror(code))
+    return OSError(code, os.strerror(code), str(filename))
 
 
 def reason(exc: OSError) -> str:
@@ -70,7 +88,8 @@ def fsync_dir(path: str | Path) -> None:
 
 def write_atomic(path: str | Path, writer: Callable[[Path], None]) -> Path:
     """Call ``writer(tmp)`` on a temporary file beside ``path``, fsync it, then rename it over
-    ``path``. On any error the temporary file is removed and ``path`` is untouched."""
+    ``path``. On any error the temporary file is removed and ``path`` is untouched; an I/O error
+    that the writer's library reports in its own type is raised as the OSError it is."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
@@ -82,8 +101,11 @@ def write_atomic(path: str | Path, writer: Callable[[Path], None]) -> Path:
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        os_error = None if isinstance(exc, OSError) else as_os_error(exc, path)
+        if os_error is not None:
+            raise os_error from exc
         raise
     fsync_dir(path.parent)
     return path

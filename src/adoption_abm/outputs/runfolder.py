@@ -35,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .atomic import OutPathError, fsync_dir, reason
+from .atomic import OutPathError, as_os_error, fsync_dir, reason
 
 try:  # POSIX advisory locks; released by the kernel when the process dies
     import fcntl
@@ -290,9 +290,12 @@ class RunFolder:
             writer(path)
             with open(path, "rb+") as fh:
                 os.fsync(fh.fileno())
-        except OSError as exc:
+        except Exception as exc:
+            os_error = as_os_error(exc)
+            if os_error is None:
+                raise
             raise self.error(
-                f"{reason(exc)} while writing {name}; nothing was written (the run is lost)"
+                f"{reason(os_error)} while writing {name}; nothing was written (the run is lost)"
             ) from None
         return path
 
@@ -303,8 +306,13 @@ class RunFolder:
             raise RuntimeError("RunFolder not open")
         try:
             writer(self.tmp)
-        except OSError as exc:
-            raise self.error(f"{reason(exc)} while writing {what}; nothing was written") from None
+        except Exception as exc:
+            os_error = as_os_error(exc)
+            if os_error is None:
+                raise
+            raise self.error(
+                f"{reason(os_error)} while writing {what}; nothing was written"
+            ) from None
 
     def write_text(self, name: str, text: str) -> Path:
         return self.write(name, lambda p: p.write_text(text, encoding="utf-8"))

@@ -1,0 +1,182 @@
+"""Helpers of the fault-injection suite: commands run in real processes (killed for real), the
+processes they leave, small file systems (tmpfs where root may mount one)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+GONE_WITHIN = 5.0  # seconds: no process of a killed command may outlive its driver longer
+
+
+def command(*args: str, patch: str = "") -> list[str]:
+    """``adoption-abm ARGS`` as a fresh Python process; ``patch`` is code run first (to inject
+    delays between writes without hooks in the package)."""
+    code = textwrap.dedent(patch) + "\nfrom adoption_abm.cli import main\nmain()\n"
+    return [sys.executable, "-c", code, *args]
+
+
+def start(*args: str, patch: str = "", cwd: Path | None = None) -> subprocess.Popen:
+    """Start a command in its own session (so a test can always clean up after it)."""
+    return subprocess.Popen(
+        command(*args, patch=patch),
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def run(*args: str, patch: str = "", cwd: Path | None = None, timeout: float = 180):
+    return subprocess.run(
+        command(*args, patch=patch), cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def wait_for(cond: Callable[[], bool], timeout: float = 60.0, proc=None) -> bool:
+    """Poll ``cond`` until it holds (True), ``proc`` ends (False) or ``timeout`` (fail)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        if proc is not None and proc.poll() is not None:
+            return False
+        time.sleep(0.01)
+    raise AssertionError(f"timed out after {timeout} s")
+
+
+def tree(pid: int) -> list[psutil.Process]:
+    """``pid`` and all its descendants now."""
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def alive(procs: list[psutil.Process]) -> list[psutil.Process]:
+    """Those of ``procs`` still running (a zombie, dead but not yet reaped, is not)."""
+    out = []
+    for p in procs:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                out.append(p)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+def assert_gone(procs: list[psutil.Process], within: float = GONE_WITHIN) -> None:
+    """Every process of ``procs`` ends within ``within`` seconds (polled, not slept)."""
+    end = time.monotonic() + within
+    left = alive(procs)
+    while left and time.monotonic() < end:
+        time.sleep(0.05)
+        left = alive(left)
+    described = []
+    for p in left:
+        with contextlib.suppress(psutil.Error):
+            described.append(f"{p.pid} (ppid {p.ppid()}): {' '.join(p.cmdline())[:120]}")
+    for p in left:  # clean up after a failure, by pid: only processes of this test
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+    assert not left, f"alive {within} s after the kill: {described}"
+
+
+def kill9(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+def finish(proc: subprocess.Popen) -> None:
+    """Make sure nothing of ``proc`` outlives the test (its session, by process group)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=30)
+    if proc.stdout:
+        proc.stdout.close()
+    if proc.stderr:
+        proc.stderr.close()
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(where: Path, size: str, readonly: bool = False) -> Iterator[Path | None]:
+    """A tmpfs of ``size`` at ``where`` (root only); yields None where it cannot be mounted."""
+    where.mkdir(parents=True, exist_ok=True)
+    opts = f"size={size}" + (",ro" if readonly else "")
+    try:
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", opts, f"abm-{uuid.uuid4().hex[:6]}", str(where)],
+            capture_output=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        done = None
+    if done is None or done.returncode != 0:
+        yield None
+        return
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True, timeout=30)
+
+
+def remount(where: Path, size: str) -> bool:
+    done = subprocess.run(
+        ["mount", "-o", f"remount,size={size}", str(where)], capture_output=True, timeout=30
+    )
+    return done.returncode == 0
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """``tmpfs(size, readonly=False)``: a context manager yielding a mounted folder or None."""
+
+    def make(size: str, readonly: bool = False):
+        return mounted_tmpfs(tmp_path / f"fs-{uuid.uuid4().hex[:6]}", size, readonly)
+
+    return make
+
+
+SMALL_RUN = ("--scale", "0.003", "--set", "end_year=2025", "--no-progress")
+"""A run of a few seconds, most of them Python's start-up."""
+
+EXPERIMENT = """
+name = "faults"
+root_seed = 99
+replications = 2
+chunk_size = 2
+[base]
+scale = 0.003
+end_year = 2025
+[design]
+kind = "lhs"
+samples = 12
+[parameters]
+adoption_multiplier = { bounds = [0.5, 2.0], log = true }
+[outputs]
+monthly = true
+"""
+EXPERIMENT_RUNS = 24
+EXPERIMENT_CHUNKS = 12
+
+
+@pytest.fixture
+def experiment_file(tmp_path) -> Path:
+    path = tmp_path / "faults.toml"
+    path.write_text(EXPERIMENT)
+    return path

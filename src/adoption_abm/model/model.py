@@ -86,13 +86,14 @@ class AdoptionModel(mesa.Model):
         sc = _checked_arguments(
             scenario, rhythm, scale, engine, agents, interventions, overrides, seed, rng, force
         )
-        super().__init__(rng=seed if seed is not None else rng)
-        # The validated inputs are `model.inputs` (Mesa 3.5 reserves `model.scenario`).
+        # Mesa 3.5 takes plain ints only (not NumPy integers): the checked seed as an int
         self.seed = (
             int(seed)
             if seed is not None
             else (int(rng) if isinstance(rng, int | np.integer) else None)
         )
+        super().__init__(rng=self.seed if self.seed is not None else rng)
+        # The validated inputs are `model.inputs` (Mesa 3.5 reserves `model.scenario`).
         self.inputs: Scenario = sc  # not `scenario`: Mesa 3.5 uses that name
         self.rhythm = rhythm
         self.scale = float(scale)

@@ -37,7 +37,7 @@ def experiment(runs: int, scale: float, end_year: int):
             "base": {"scale": scale, "end_year": end_year},
             "parameters": {
                 "rhythm": {"values": ["slow", "fast"]},
-                "behaviour.mentoring": {"values": [False, True]},
+                "mechanisms.mentoring.enabled": {"values": [False, True]},
             },
         }
     )

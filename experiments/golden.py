@@ -25,13 +25,18 @@ FILES = ("summary.json", "timeseries.parquet", "indicators.parquet", "breakdown.
 VOLATILE = ("seconds", "version")
 """summary.json fields that are not results: wall time and package version."""
 
+MECHANISMS = ("cohorts", "mentoring", "resistance", "discontinuance", "generations", "learning",
+              "downgrading")  # fmt: skip
+CORE_RULES_SET = [a for m in MECHANISMS for a in ("--set", f"mechanisms.{m}.enabled=false")]
+"""Every mechanism of version 2 off: this case's baseline columns equal version 1's goldens."""
+
 CASES: dict[str, list[str]] = {
     "central-seed1": ["--seed", "1"],
     "slow-seed2": ["--seed", "2", "--rhythm", "slow"],
     "fast-seed3": ["--seed", "3", "--rhythm", "fast"],
     "all-policies-seed1": ["--seed", "1", "--policy", "all"],
     "policies-6-7-seed4": ["--seed", "4", "--policy", "6,7"],
-    "mentoring-seed5": ["--seed", "5", "--set", "behaviour.mentoring=true"],
+    "core-rules-seed5": ["--seed", "5", *CORE_RULES_SET],
     "reference-seed6": ["--seed", "6", "--engine", "reference", "--scale", "0.005"],
 }
 """Case name -> arguments of ``adoption-abm run`` (on top of the defaults)."""

@@ -67,14 +67,18 @@ def test_factorial_crosses_values_and_levels():
     e = exp(
         parameters={
             "rhythm": {"values": ["slow", "fast"]},
-            "behaviour.mentoring": {"values": [False, True]},
+            "mechanisms.mentoring.enabled": {"values": [False, True]},
             "adoption_multiplier": {"bounds": [0.5, 2.0], "levels": 3, "log": True},
         }
     )
     pts = design_points(e)
     assert pts.height == 2 * 2 * 3
     assert sorted(set(pts["adoption_multiplier"].to_list())) == pytest.approx([0.5, 1.0, 2.0])
-    assert pts.select("rhythm", "behaviour.mentoring", "adoption_multiplier").is_unique().all()
+    assert (
+        pts.select("rhythm", "mechanisms.mentoring.enabled", "adoption_multiplier")
+        .is_unique()
+        .all()
+    )
 
 
 def test_lhs_has_one_point_per_stratum():

@@ -52,7 +52,7 @@ def test_run_writes_outputs_in_the_documented_shape(tmp_path):
 
 
 def test_resolved_scenario_reproduces_the_run(tmp_path):
-    first = run_summary(tmp_path, "a", "--set", "behaviour.mentoring=true")
+    first = run_summary(tmp_path, "a", "--set", "mechanisms.mentoring.enabled=false")
     resolved = tmp_path / "a" / "scenario.toml"
     again = run_summary(tmp_path, "b", "--scenario", str(resolved))
     assert first["years"] == again["years"]
@@ -401,7 +401,7 @@ def test_default_folder_differs_whenever_results_may(tmp_path, monkeypatch):
     variants = [
         [],
         ["--policy", "all"],
-        ["--set", "behaviour.mentoring=true"],
+        ["--set", "mechanisms.mentoring.enabled=false"],
         ["--scale", "0.004"],
         ["--seed", "2"],
         ["--rhythm", "fast"],

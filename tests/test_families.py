@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from adoption_abm import AdoptionModel
+from adoption_abm.engines.naive.model import CORE_RULES
 from adoption_abm.rules import stream
 from adoption_abm.scenario import ScenarioError, load_scenario, scenario_from_dict
 
@@ -104,13 +105,14 @@ def test_resolved_scenario_keeps_the_file_shape(four):
     assert scenario_from_dict(dumped) == four
 
 
-@pytest.mark.parametrize("mentoring", [False, True])
-def test_four_families_run_identically_on_both_engines(four, mentoring):
+@pytest.mark.parametrize("core_rules", [False, True], ids=["mechanisms", "core-rules"])
+def test_four_families_run_identically_on_both_engines(four, core_rules):
     """The compiled kernel follows the scenario's families as the reference does: every state
-    array and every tally, bit for bit, over the whole run."""
+    array and every tally, bit for bit, over the whole run (with the mechanisms of version 2
+    as the file has them, and with every one switched off)."""
     kw = {"scale": 0.002, "seed": 11, "agents": "none"}
-    if mentoring:
-        kw["overrides"] = {"behaviour.mentoring": True}
+    if core_rules:
+        kw["overrides"] = CORE_RULES
     ref = AdoptionModel(four, engine="reference", **kw)
     cy = AdoptionModel(four, engine="cython", **kw)
     for _ in range(four.n_months):
@@ -119,6 +121,13 @@ def test_four_families_run_identically_on_both_engines(four, mentoring):
         assert np.array_equal(ref.pop.state, cy.pop.state), ref.month
         assert np.array_equal(ref.pop.trained, cy.pop.trained), ref.month
         assert np.array_equal(ref.pop.skill, cy.pop.skill), ref.month
+        assert np.array_equal(ref.pop.support, cy.pop.support), ref.month
+    for a, b in zip(
+        ref.tallies.legacy + ref.tallies.courses,
+        cy.tallies.legacy + cy.tallies.courses,
+        strict=True,
+    ):
+        assert np.array_equal(a, b)
     for a, b in zip(ref.tallies.cubes, cy.tallies.cubes, strict=True):
         assert np.array_equal(a, b)
     assert ref.indicators().equals(cy.indicators())

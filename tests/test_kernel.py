@@ -1,12 +1,15 @@
 """The compiled kernel is the bit-identical twin of the reference rules.
 
-Every state array and every tally is compared after every month, between the reference (NumPy)
-and the kernel in both of its modes (``lazy``: ties skipped when the month's uniforms rule out
-every transition that reads them; ``scan``: ties read whenever a decision depends on them), over
-several seeds, scales, rhythms and networks, with reverse mentoring and boosted training, on the
-complete network of the Bass limit, on inputs built to defeat the shortcuts (negative
-factors, degrees past the kernel's tables and packed counters), with one to four technology
-families, and in a debug build that checks every index.
+Every state array and every tally (cube, downgrading risk, legacy users, courses, mentoring
+load) is compared after every month, between the reference (NumPy) and the kernel in both of its
+modes (``lazy``: ties skipped when the month's uniforms rule out every transition that reads
+them; ``scan``: ties read whenever a decision depends on them), over several seeds, scales,
+rhythms and networks: with every mechanism of version 2 on (the built-in scenario: mentoring
+pairings, resisters, discontinuance, generations, cohorts, downgrading), with stronger settings
+of each, and with every one off (``CORE_RULES``); on the complete network of the Bass limit (with
+resisters and discontinuance); on inputs built to defeat the shortcuts (negative factors,
+random mentored, legacy and resister flags, degrees past the kernel's tables and packed
+counters), with one to four technology families, and in a debug build that checks every index.
 """
 
 from __future__ import annotations
@@ -29,20 +32,26 @@ import pytest
 from adoption_abm import AdoptionModel, Professional, rules
 from adoption_abm.engines import _kernels
 from adoption_abm.engines import registry as engines
+from adoption_abm.engines.naive.model import CORE_RULES
 from adoption_abm.model.model import AUTO_AGENT_LIMIT
 from adoption_abm.model.network import Network
 from adoption_abm.oracles import bass as validation
 from adoption_abm.rules import stream as draws
+from adoption_abm.rules.states import LEGACY, MENTORED
 from adoption_abm.scenario.load import scenario_from_dict
 from adoption_abm.scenario.schema import MAX_FAMILIES, Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 FOUR_FAMILIES = Path(__file__).resolve().parent / "data" / "four-families.toml"
+"""The built-in scenario with a fourth family (remote monitoring); every mechanism on."""
 
 POP_FIELDS = (
-    "state", "skill", "skill0", "trained", "birth", "retire_age", "attitude", "propensity",
-    "train_prob", "profession", "establishment",
+    "state", "skill", "skill0", "trained", "resist", "support", "birth", "retire_age",
+    "attitude", "access", "propensity", "train_prob", "profession", "establishment",
 )  # fmt: skip
+TALLY_FIELDS = ("cubes", "risks", "legacy", "courses", "mentoring")
+STEP_FIELDS = ("state", "skill", "trained", *rules.MonthTally._fields)
+"""What one step changes: the new states, skill and training, and the month's tallies."""
 TWENTY_TIES = {
     "network.team_ties": 16,
     "network.establishment_ties": 10,
@@ -64,12 +73,17 @@ def assert_same(ref: AdoptionModel, other: AdoptionModel, label: str) -> None:
         a, b = getattr(ref.pop, name), getattr(other.pop, name)
         assert a.dtype == b.dtype and np.array_equal(a, b), f"pop.{name} differs ({where})"
     assert np.array_equal(ref.est.deployed, other.est.deployed), f"est.deployed differs ({where})"
-    assert np.array_equal(ref.tallies.cubes[-1], other.tallies.cubes[-1]), (
-        f"tally cube differs ({where})"
-    )
-    assert np.array_equal(ref.tallies.risks[-1], other.tallies.risks[-1]), (
-        f"risk tally differs ({where})"
-    )
+    for name in TALLY_FIELDS:
+        a, b = getattr(ref.tallies, name), getattr(other.tallies, name)
+        assert len(a) == len(b), f"{name}: {len(a)} tallies against {len(b)} ({where})"
+        assert a[-1].dtype == b[-1].dtype and np.array_equal(a[-1], b[-1]), (
+            f"tally {name} differs ({where})"
+        )
+    pairs_a, pairs_b = ref.pairs, other.pairs
+    for name in pairs_a._fields:
+        assert np.array_equal(getattr(pairs_a, name), getattr(pairs_b, name)), (
+            f"mentoring pairs' {name} differs ({where})"
+        )
 
 
 def lockstep(months: int | None = None, **kwargs) -> AdoptionModel:
@@ -80,12 +94,26 @@ def lockstep(months: int | None = None, **kwargs) -> AdoptionModel:
     ref = models.pop("reference")
     todo = ref.n_months if months is None else months
     labels = {name: f"{name} {kwargs}" for name in models}
+    for name, m in models.items():
+        assert_same(ref, m, labels[name])  # month 0
     for _ in range(todo):
         ref.step()
         for name, m in models.items():
             m.step()
             assert_same(ref, m, labels[name])
     return ref
+
+
+def mechanism_totals(ref: AdoptionModel) -> dict[str, int]:
+    """How much of each mechanism of version 2 a run saw (to check a case exercised them)."""
+    t = ref.tallies
+    return {
+        "legacy": int(sum(a.sum() for a in t.legacy)),  # generations
+        "mentoring": int(sum(a.sum() for a in t.mentoring)),  # pairings
+        "resisters": int(ref.pop.resist.sum()),
+        "courses": int(sum(a.sum() for a in t.courses)),
+        "risk": int(sum(a.sum() for a in t.risks)),  # downgrading shortfall
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,21 +169,39 @@ def test_hazard_probability_is_accurate():
 # ---------------------------------------------------------------------------------------------
 # Whole runs, every array after every month
 # ---------------------------------------------------------------------------------------------
+STRONG = {
+    "mechanisms.mentoring.take_up": 0.5,
+    "mechanisms.discontinuance.rate": 2.0,
+    "mechanisms.resistance.factor": 0.3,
+    "mechanisms.generations.relearn_boost": 3.0,
+}
+"""Every mechanism of version 2 stronger than in the built-in scenario."""
+
+
 @pytest.mark.parametrize(
     ("seed", "scale", "rhythm", "overrides"),
     [
-        (1, 0.005, "central", {}),
+        (1, 0.005, "central", {}),  # the built-in scenario: every mechanism on
         (2, 0.002, "slow", {}),
         (3, 0.01, "fast", {}),
-        (4, 0.004, "central", {"behaviour.mentoring": True}),
-        (5, 0.003, "fast", {"behaviour.mentoring": True, "behaviour.training_rate": 0.25}),
+        (4, 0.004, "central", {"mechanisms.mentoring.take_up": 0.5}),
+        (
+            5,
+            0.003,
+            "fast",
+            {"mechanisms.discontinuance.rate": 2.0, "behaviour.training_rate": 0.25},
+        ),
         (
             6,
             0.004,
             "central",
             {"behaviour.training_rate": 0.4, "behaviour.training_adoption_boost": 3.0},
         ),
-        (7, 0.003, "central", TWENTY_TIES | {"behaviour.mentoring": True}),
+        (7, 0.003, "central", TWENTY_TIES | STRONG),
+        (8, 0.004, "central", {"mechanisms.resistance.factor": 0.3}),
+        (9, 0.004, "central", {"mechanisms.generations.relearn_boost": 3.0}),
+        (10, 0.004, "central", CORE_RULES),  # every mechanism off: the core rules
+        (11, 0.003, "fast", CORE_RULES | TWENTY_TIES | {"behaviour.training_rate": 0.25}),
     ],
 )
 def test_kernel_is_bit_identical_over_a_whole_run(seed, scale, rhythm, overrides):
@@ -164,19 +210,31 @@ def test_kernel_is_bit_identical_over_a_whole_run(seed, scale, rhythm, overrides
     # the run did exercise the rules: adoption, mastery and training all happened
     assert (ref.pop.state == 2).mean() > 0.3
     assert ref.pop.trained.any()
+    seen = mechanism_totals(ref)
+    assert seen["courses"] > 0 and seen["risk"] > 0, seen
+    if CORE_RULES.items() <= overrides.items():
+        # nothing of version 2: no pairing, resister, legacy user nor support bit
+        assert seen["legacy"] == seen["mentoring"] == seen["resisters"] == 0, seen
+        assert not ref.pop.support.any()
+    else:  # and the mechanisms did act: pairings, resisters, legacy users
+        assert seen["legacy"] > 0 and seen["mentoring"] > 0 and seen["resisters"] > 0, seen
 
 
 def test_kernel_is_bit_identical_with_degrees_past_the_share_table():
-    """Degrees of 40 and more: shares are divided, not read from the kernel's table."""
-    overrides = {"network.professional_ties": 60, "behaviour.mentoring": True}
+    """Degrees of 40 and more: shares are divided, not read from the kernel's table (so are the
+    resisters' shares compared with their threshold)."""
+    overrides = {"network.professional_ties": 60} | STRONG
     ref = lockstep(months=60, seed=8, scale=0.003, overrides=overrides)
     assert (ref.network.degree() >= 40).mean() > 0.5
+    assert ref.pop.resist.any() and mechanism_totals(ref)["mentoring"] > 0
 
 
 # ---------------------------------------------------------------------------------------------
 # One step on adversarial inputs, straight through the step functions
 # ---------------------------------------------------------------------------------------------
 def random_state(model: AdoptionModel, seed: int) -> None:
+    """Random states, training, skill, deployments, and random mentored (``MENTORED``),
+    legacy (``LEGACY``) and resister flags (each on about a third of the rows)."""
     rng = np.random.default_rng(seed)
     n, n_fam = model.pop.state.shape
     model.pop.state[...] = rng.choice(3, size=(n, n_fam), p=[0.5, 0.3, 0.2]).astype(np.uint8)
@@ -184,48 +242,77 @@ def random_state(model: AdoptionModel, seed: int) -> None:
     model.pop.skill[...] = rng.random(n).astype(np.float32)
     model.pop.train_prob[...] = rng.uniform(0.0, 0.5, n).astype(np.float32)
     model.est.deployed[...] = (rng.random(model.est.deployed.shape) < 0.8).astype(np.uint8)
+    mentored = (rng.random((n, n_fam)) < 0.3) * MENTORED
+    legacy = (rng.random((n, n_fam)) < 0.3) * LEGACY
+    model.pop.support[...] = (mentored | legacy).astype(np.uint8)
+    model.pop.resist[...] = (rng.random(n) < 0.3).astype(np.uint8)
+    model.pop.skill0[...] = np.minimum(model.pop.skill0, model.pop.skill)
+
+
+def copy_pop(pop):
+    """An independent copy of a ``Population`` (every column copied)."""
+    return type(pop)(**{k: v.copy() for k, v in vars(pop).items()})
 
 
 def compare_one_step(
     model: AdoptionModel, par: rules.MonthParams, net: Network, keys=range(1, 6)
 ) -> dict:
-    """Every stepper from copies of the same state with the same keys; returns the reference
-    transition counts (so tests can check the case did exercise something)."""
-    counts = {"adopted": 0, "mastered": 0, "trained": 0}
+    """Every stepper from copies of the same state with the same keys, every output compared
+    (:data:`STEP_FIELDS`); returns the reference's transition counts and tallies (so tests can
+    check the case did exercise something)."""
+    counts = {"adopted": 0, "mastered": 0, "quit": 0, "trained": 0, "legacy": 0, "risk": 0}
     for key in keys:
         results = {}
         for name, step in steppers().items():
-            pop = type(model.pop)(**{k: v.copy() for k, v in vars(model.pop).items()})
+            pop = copy_pop(model.pop)
             new_state = np.empty_like(pop.state)
-            cube, risk = step(pop, model.est, net, par, np.uint64(key), new_state)
-            results[name] = (new_state, pop.skill, pop.trained, cube, risk)
+            tally = step(pop, model.est, net, par, np.uint64(key), new_state)
+            assert isinstance(tally, rules.MonthTally), name
+            results[name] = (new_state, pop.skill, pop.trained, *tally)
         ref = results.pop("reference")
         for name, res in results.items():
-            for label, a, b in zip(
-                ("state", "skill", "trained", "cube", "risk"), ref, res, strict=True
-            ):
-                assert np.array_equal(a, b), f"{name}: {label} differs (key {key})"
-        old = model.pop.state
-        counts["adopted"] += int(((old == 0) & (ref[0] == 1)).sum())
-        counts["mastered"] += int(((old == 1) & (ref[0] == 2)).sum())
+            for label, a, b in zip(STEP_FIELDS, ref, res, strict=True):
+                assert a.dtype == b.dtype and np.array_equal(a, b), (
+                    f"{name}: {label} differs (key {key})"
+                )
+        old, new = model.pop.state, ref[0]
+        counts["adopted"] += int(((old == 0) & (new == 1)).sum())
+        counts["mastered"] += int(((old == 1) & (new == 2)).sum())
+        counts["quit"] += int(((old == 1) & (new == 0)).sum())
         counts["trained"] += int((ref[2] != model.pop.trained).sum())
+        counts["legacy"] += int(ref[STEP_FIELDS.index("legacy")].sum())
+        counts["risk"] += int(np.abs(ref[STEP_FIELDS.index("risk")]).sum())
     return counts
 
 
 def busy_params(model: AdoptionModel, **changes) -> rules.MonthParams:
-    """A month with large hazards, so that every kind of transition happens."""
+    """A month with large hazards, so that every kind of transition happens, and every
+    mechanism of version 2 at work (boosts, resisters below a threshold, discontinuance)."""
     par = model.month_params(1)
+    n_prof = par.adopt_mult.shape[0]
     par.adopt_mult = par.adopt_mult * 20.0
     par.master_mult = par.master_mult * 5.0
-    par.mentoring = True
-    par.mentoring_adoption = 0.8
-    par.mentoring_learning = 2.0
+    par.quit_mult = np.full_like(par.adopt_mult, 0.2)
+    par.quit_mult[0] = 0.0  # a profession without discontinuance
+    par.risk_keep = np.linspace(0.0, 1.0, n_prof)
+    par.mentor_adopt_boost = 1.0
+    par.mentor_master_boost = 1.5
+    par.relearn_boost = 2.0
+    par.resist_threshold = 0.5
+    par.resist_factor = 0.2
+    par.quit_trained_keep = 0.5
+    par.quit_mentored_keep = 0.25
+    par.risk_gain = 0.3
     for name, value in changes.items():
         setattr(par, name, value)
     return par
 
 
-NO_MENTORING = {"mentoring": False, "mentoring_adoption": 0.0, "mentoring_learning": 0.0}
+NO_V2 = {
+    "quit_mult": 0.0, "mentor_adopt_boost": 0.0, "mentor_master_boost": 0.0,
+    "relearn_boost": 0.0, "resist_threshold": 0.0, "resist_factor": 1.0,
+}  # fmt: skip
+"""The month's factors of version 2 all neutral (``quit_mult`` broadcast by the test)."""
 SIGN_FLIP = {"p": np.array([-0.5, -0.5, -0.5]), "q": np.array([1.0, 1.0, 1.0])}
 
 
@@ -233,16 +320,34 @@ SIGN_FLIP = {"p": np.array([-0.5, -0.5, -0.5]), "q": np.array([1.0, 1.0, 1.0])}
     "changes",
     [
         {},
-        NO_MENTORING,
+        NO_V2,
         # Factors that make a hazard shrink as the peer shares grow, or change sign: the hazard
-        # at shares 1 is then no upper bound, and the lazy kernel must read the ties. Each of
-        # these cases fails if the kernel uses the bound regardless of signs (checked by hand).
-        NO_MENTORING | {"p": np.array([0.5, 0.5, 0.5]), "q": np.array([-0.49, -0.45, -0.3])},
-        {"mentoring_adoption": -2.0, "p": np.array([3.0, 3.0, 3.0])},
-        {"mentoring_learning": -0.9},
+        # at shares 1 is then no upper bound, and the lazy kernel must read the ties. The cases
+        # of version 1 here (negative q, negative p with sign changes) were checked by hand to
+        # fail if the kernel uses the bound regardless of signs.
+        NO_V2 | {"p": np.array([0.5, 0.5, 0.5]), "q": np.array([-0.49, -0.45, -0.3])},
+        {"p": np.array([0.5, 0.5, 0.5]), "q": np.array([-0.49, -0.45, -0.3])},
+        {"mentor_adopt_boost": -2.0, "p": np.array([3.0, 3.0, 3.0])},  # negative for mentees
+        {"mentor_master_boost": -0.9, "relearn_boost": -3.0},  # negative mastery hazards
+        # resisters: factor 0 (never below the threshold), 1 (as everyone), past 1 and negative
+        # (the bound no longer holds: ties read), threshold 0 (never) and past 1 (always)
+        {"resist_factor": 0.0},
+        {"resist_factor": 1.0},
+        {"resist_factor": 1.7, "resist_threshold": 0.9},
+        {"resist_factor": -0.5, "p": np.array([3.0, 3.0, 3.0])},
+        {"resist_threshold": 0.0},
+        {"resist_threshold": 1.5, "resist_factor": 0.5},
+        # discontinuance: near-certain, negative (never), keeps past 1 and negative
+        {"quit_mult": "large"},
+        {"quit_mult": "negative"},
+        {"quit_trained_keep": 3.0, "quit_mentored_keep": -1.0},
+        # downgrading: a tiny reference gain, a negative one, and negative kept shares
+        {"risk_gain": 1e-3},
+        {"risk_gain": -0.2, "risk_keep": "negative"},
         SIGN_FLIP | {"skill_effect": 4.0},  # negative ψ (1 + s (skill - 1/2)) for low skill
         SIGN_FLIP | {"train_adopt_boost": -1.5, "train_master_boost": -1.2},
         SIGN_FLIP | {"adopt_mult": "negative"},
+        SIGN_FLIP | {"mentor_adopt_boost": -1.5, "resist_factor": 1.0},
     ],
 )
 def test_kernel_is_bit_identical_on_adversarial_months(changes):
@@ -250,19 +355,50 @@ def test_kernel_is_bit_identical_on_adversarial_months(changes):
     random_state(model, 11)
     par = busy_params(model)
     for name, value in changes.items():
-        setattr(par, name, -getattr(par, name) if isinstance(value, str) else value)
+        if isinstance(value, str) and value == "negative":
+            value = -getattr(par, name)
+        elif isinstance(value, str) and value == "large":
+            value = getattr(par, name) * 1000.0
+        elif np.isscalar(value) and isinstance(getattr(par, name), np.ndarray):
+            value = np.full_like(getattr(par, name), value)
+        setattr(par, name, value)
     counts = compare_one_step(model, par, model.network)
     assert counts["adopted"] > 1000 and counts["trained"] > 1000, counts
+    assert counts["legacy"] > 0 and counts["risk"] > 0, counts
+    assert (counts["quit"] > 1000) == (par.quit_mult.max() > 0), counts
 
 
-def kernel_peer_counts(
-    net: Network, state: np.ndarray, birth: np.ndarray, gap: float, mentoring: bool
-):
+@pytest.mark.parametrize("scenario", ["france-2022", "four"])
+@pytest.mark.parametrize("seed", [31, 32, 33])
+def test_kernel_agrees_on_random_support_and_resist(scenario, seed):
+    """A busy month from random states with ``pop.support`` and ``pop.resist`` drawn at random:
+    the two flags set often, alone or together, and arbitrary bytes (only bit ``MENTORED``, bit
+    ``LEGACY`` and a resist of exactly 1 mean anything; both engines must ignore the rest)."""
+    sc = FOUR_FAMILIES if scenario == "four" else scenario
+    model = AdoptionModel(sc, seed=seed, scale=0.003, engine="reference", agents="none")
+    random_state(model, seed)
+    rng = np.random.default_rng(seed + 100)
+    pop = model.pop
+    n, n_fam = pop.state.shape
+    bytes_ = rng.integers(0, 256, (n, n_fam), dtype=np.uint8)
+    flags = rng.integers(0, 4, (n, n_fam), dtype=np.uint8)
+    pop.support[...] = np.where(rng.random((n, n_fam)) < 0.2, bytes_, flags)
+    pop.resist[...] = np.where(
+        rng.random(n) < 0.2, rng.integers(0, 256, n, dtype=np.uint8), rng.random(n) < 0.5
+    ).astype(np.uint8)
+    assert ((pop.support & MENTORED) != 0).mean() > 0.4 and ((pop.support & LEGACY) != 0).any()
+    assert (pop.resist == 1).mean() > 0.3 and (pop.resist > 1).any()
+    par = busy_params(model, quit_mult=np.full_like(model.month_params(1).adopt_mult, 0.5))
+    counts = compare_one_step(model, par, model.network, keys=range(7, 11))
+    assert counts["adopted"] > 500 and counts["mastered"] > 500 and counts["quit"] > 500, counts
+    assert counts["trained"] > 500 and counts["legacy"] > 0, counts
+
+
+def kernel_peer_counts(net: Network, state: np.ndarray) -> np.ndarray:
     use = np.empty(state.shape, dtype=np.int32)
-    young = np.empty(state.shape, dtype=np.int32)
     kernel_net = _kernels.Network(net.indptr, net.indices, net.complete)
-    _kernels.peer_counts(kernel_net, state, birth, mentoring, gap, use, young)
-    return use, young
+    _kernels.peer_counts(kernel_net, state, use)
+    return use
 
 
 def huge_network(n: int, ties: int = 2**21 + 7) -> Network:
@@ -282,25 +418,32 @@ def test_kernel_tie_counts_are_the_reference_counts(huge):
     random_state(model, 12)
     pop = model.pop
     net = huge_network(pop.n) if huge else model.network
-    use, young = kernel_peer_counts(net, pop.state, pop.birth, 10.0, mentoring=True)
+    use = kernel_peer_counts(net, pop.state)
     assert np.array_equal(use, rules.tie_counts(net, pop.state >= rules.USING))
-    assert np.array_equal(young, rules.mentor_counts(net, pop.state, pop.birth, 10.0))
-    assert young.sum() > 0 and (use[0].max() > 2**20 if huge else use.max() > 1)
-    use_only, none = kernel_peer_counts(net, pop.state, pop.birth, 10.0, mentoring=False)
-    assert np.array_equal(use_only, use) and not none.any()
+    assert use[0].max() > 2**20 if huge else use.max() > 1
+
+
+def test_kernel_tie_counts_refuse_the_complete_network():
+    """The shim counts stored ties; the complete network has none (the step counts it from
+    totals, checked by the Bass-limit tests below)."""
+    net = Network.complete_graph(10)
+    with pytest.raises(ValueError, match="complete network"):
+        kernel_peer_counts(net, np.zeros((10, 3), np.uint8))
 
 
 @pytest.mark.parametrize(
     ("scenario", "ties"),
-    [("france-2022", 2**21 + 7), (FOUR_FAMILIES, 2**16 + 7)],
+    [("france-2022", 2**21 + 7), ("four", 2**16 + 7)],
     ids=["three-families", "four-families"],
 )
 def test_kernel_is_bit_identical_past_its_packed_counters(scenario, ties):
     """Lanes of 64 // F bits: 21 for three families, 16 for four."""
-    model = AdoptionModel(scenario, seed=12, scale=0.002, engine="reference", agents="none")
+    sc = FOUR_FAMILIES if scenario == "four" else scenario
+    model = AdoptionModel(sc, seed=12, scale=0.002, engine="reference", agents="none")
     random_state(model, 12)
     model.pop.state[0] = 0
     model.pop.state[0, 1] = 1
+    model.pop.resist[0] = 1  # professional 0's resistance depends on its huge degree's share
     model.est.deployed[model.pop.establishment[0]] = 1
     counts = compare_one_step(
         model, busy_params(model), huge_network(model.pop.n, ties), keys=range(1, 6)
@@ -312,19 +455,24 @@ def test_kernel_is_bit_identical_past_its_packed_counters(scenario, ties):
 # One to four technology families
 # ---------------------------------------------------------------------------------------------
 def fewer_families(base: dict, keep: tuple[str, ...]) -> Scenario:
-    """The built-in scenario with only the families ``keep`` (the role table follows)."""
+    """The built-in scenario with only the families ``keep`` (the role table, the cohorts'
+    exposure and the generations' releases follow)."""
     data = copy.deepcopy(base)
     tech = data["technologies"]
     for name in [k for k, v in tech.items() if isinstance(v, dict) and k not in keep]:
         del tech[name]
+    mech = data["mechanisms"]
     tables = [
         *data["deployment"]["base_rate"].values(),
         *data["deployment"]["initial"].values(),
         *data["potential"]["shares"].values(),
+        mech["cohorts"]["exposure"],
     ]
     for table in tables:
         for name in [k for k in table if k not in keep]:
             del table[name]
+    gen = mech["generations"]
+    gen["releases"] = [r for r in gen["releases"] if r["family"] in keep]
     return scenario_from_dict(data, label=f"france-2022 with {', '.join(keep)}")
 
 
@@ -337,17 +485,31 @@ def assert_exercised(ref: AdoptionModel, n_families: int) -> None:
 
 
 @pytest.mark.parametrize(
-    ("seed", "overrides"), [(21, {}), (22, {"behaviour.mentoring": True})], ids=["", "mentoring"]
+    ("seed", "rhythm", "overrides"),
+    [(21, "central", CORE_RULES), (22, "central", {}), (24, "fast", STRONG)],
+    ids=["core", "mechanisms", "strong"],
 )
-def test_four_families_are_bit_identical_over_a_whole_run(seed, overrides):
-    ref = lockstep(scenario=FOUR_FAMILIES, seed=seed, scale=0.003, overrides=overrides)
+def test_four_families_are_bit_identical_over_a_whole_run(seed, rhythm, overrides):
+    ref = lockstep(
+        scenario=FOUR_FAMILIES, seed=seed, scale=0.003, rhythm=rhythm, overrides=overrides
+    )
     assert_exercised(ref, 4)
+    seen = mechanism_totals(ref)
+    if overrides is CORE_RULES:
+        assert seen["legacy"] == seen["mentoring"] == seen["resisters"] == 0, seen
+    else:
+        assert seen["legacy"] > 0 and seen["mentoring"] > 0 and seen["resisters"] > 0, seen
 
 
 @pytest.mark.parametrize(
     ("keep", "overrides"),
-    [(("ai",), {}), (("digital", "robotics"), {"behaviour.mentoring": True})],
-    ids=["one", "two-mentoring"],
+    [
+        (("ai",), {}),
+        (("ai",), CORE_RULES),
+        (("digital", "robotics"), {"mechanisms.mentoring.take_up": 0.5}),
+        (("robotics", "ai"), STRONG),
+    ],
+    ids=["one", "one-core", "two-mentoring", "two-strong"],
 )
 def test_fewer_families_are_bit_identical_over_a_whole_run(base_dict, keep, overrides):
     scenario = fewer_families(base_dict, keep)
@@ -355,24 +517,27 @@ def test_fewer_families_are_bit_identical_over_a_whole_run(base_dict, keep, over
     assert_exercised(ref, len(keep))
 
 
-@pytest.mark.parametrize("changes", [{}, NO_MENTORING], ids=["mentoring", "no-mentoring"])
+@pytest.mark.parametrize("changes", [{}, NO_V2], ids=["mechanisms", "core"])
 def test_four_families_are_bit_identical_on_busy_months(changes):
     model = AdoptionModel(FOUR_FAMILIES, seed=13, scale=0.004, engine="reference", agents="none")
     random_state(model, 13)
-    counts = compare_one_step(model, busy_params(model, **changes), model.network)
+    par = busy_params(model, **changes)
+    if np.isscalar(par.quit_mult):
+        par.quit_mult = np.full_like(par.adopt_mult, par.quit_mult)
+    counts = compare_one_step(model, par, model.network)
     assert counts["adopted"] > 1000 and counts["mastered"] > 1000 and counts["trained"] > 1000
+    assert (counts["quit"] > 1000) == (not changes), counts
 
 
 @pytest.mark.parametrize("n_families", range(1, MAX_FAMILIES + 1))
 def test_kernel_tie_counts_for_any_number_of_families(n_families):
     model = AdoptionModel(seed=14, scale=0.003, engine="reference", agents="none")
-    net, birth = model.network, model.pop.birth
+    net = model.network
     rng = np.random.default_rng(n_families)
     state = rng.choice(3, size=(model.pop.n, n_families), p=[0.4, 0.3, 0.3]).astype(np.uint8)
-    use, young = kernel_peer_counts(net, state, birth, 10.0, mentoring=True)
+    use = kernel_peer_counts(net, state)
     assert np.array_equal(use, rules.tie_counts(net, state >= rules.USING))
-    assert np.array_equal(young, rules.mentor_counts(net, state, birth, 10.0))
-    assert use.min() >= 0 and young.sum() > 0 and use.max() > 1
+    assert use.min() >= 0 and use.max() > 1
 
 
 LANE_LIMITS = {1: None, 2: None, 3: 2**21, 4: 2**16}
@@ -385,25 +550,30 @@ LANE_LIMITS = {1: None, 2: None, 3: 2**21, 4: 2**16}
     [(f, LANE_LIMITS[f] + d) for f in (3, 4) for d in (-1, 0, 7)] + [(1, 2**21 + 7), (2, 2**21)],
 )
 def test_kernel_tie_counts_at_the_lane_limit(n_families, ties):
-    """Professional 0's ties all use and master every family, so each count is the degree: the
-    largest that fits a lane (limit - 1), the limit itself and past it (plain counters)."""
+    """Professional 0's ties all use or master every family, so each count is the degree: the
+    largest that fits a lane (limit - 1), the limit itself and past it (plain counters); with
+    states mixed (0, 1, 2 by tie), each count is the number of ties at 1 or 2."""
     n = 64
     net = huge_network(n, ties)
     state = np.full((n, n_families), 2, dtype=np.uint8)
-    birth = np.full(n, 1990.0, dtype=np.float32)
-    birth[0] = 1960.0  # everyone else is 30 years younger
-    use, young = kernel_peer_counts(net, state, birth, 10.0, mentoring=True)
-    assert use[0].tolist() == [ties] * n_families and young[0].tolist() == [ties] * n_families
+    state[1::2] = 1  # using counts as much as mastering
+    use = kernel_peer_counts(net, state)
+    assert use[0].tolist() == [ties] * n_families
     assert np.array_equal(use, rules.tie_counts(net, state >= rules.USING))
-    assert np.array_equal(young, rules.mentor_counts(net, state, birth, 10.0))
+    state[1::3] = 0
+    use = kernel_peer_counts(net, state)
+    assert 0 < use[0, 0] < ties
+    assert np.array_equal(use, rules.tie_counts(net, state >= rules.USING))
 
 
 def kernel_inputs(n: int, n_families: int, n_est: int = 2, deployed_families: int | None = None):
     """The kernel's input objects for ``n`` professionals, nothing adopted, one profession."""
     est_families = n_families if deployed_families is None else deployed_families
     z8, z32, f32 = np.zeros(n, np.uint8), np.zeros(n, np.int32), np.zeros(n, np.float32)
-    states = [np.zeros((n, n_families), np.uint8) for _ in range(3)]
-    pop = _kernels.Professionals(z8, z32, f32, f32, f32, f32, states[0], f32.copy(), *states[1:])
+    states = [np.zeros((n, n_families), np.uint8) for _ in range(4)]  # support, state, ...
+    pop = _kernels.Professionals(
+        z8, z32, f32, f32, f32, f32, z8.copy(), states[0], states[1], f32.copy(), *states[2:]
+    )
     est = _kernels.Establishments(
         np.ones((n_est, est_families), np.uint8), np.zeros(n_est, np.uint8)
     )
@@ -419,25 +589,57 @@ def test_kernel_refuses_numbers_of_families_it_does_not_handle(n_families):
         z = np.zeros((10, n_families), np.int32)
         state = np.zeros((10, n_families), np.uint8)
         net = _kernels.Network(np.zeros(11, np.int32), np.zeros(0, np.int32), False)
-        _kernels.peer_counts(net, state, np.zeros(10, np.float32), False, 10.0, z, z.copy())
+        _kernels.peer_counts(net, state, z)
 
 
 def test_kernel_refuses_arrays_that_disagree_on_the_families():
     model = AdoptionModel(FOUR_FAMILIES, seed=1, scale=0.002, engine="reference", agents="none")
     par = model.month_params(1)
-    net, pop, est = kernel_inputs(model.pop.n, 4, deployed_families=3)
+    n = model.pop.n
+    net, pop, est = kernel_inputs(n, 4, deployed_families=3)
     month = engines.kernel_month(par, np.uint64(1), _kernels)
     cube = np.zeros((8, 5, 5, 4, 3), np.int64)
+
+    def tallies(n_fam: int = 4, n_prof: int = 8):
+        z = np.zeros((n_prof, n_fam), np.int64)
+        return z, z.copy(), np.zeros(n_prof, np.int64)
+
     with pytest.raises(ValueError, match=r"est\.deployed has 3 families, the states have 4"):
-        _kernels.professionals_step(net, pop, est, month, cube, np.zeros((8, 4), np.int64))
-    net, pop, est = kernel_inputs(model.pop.n, 4)
+        _kernels.professionals_step(net, pop, est, month, cube, *tallies())
+    net, pop, est = kernel_inputs(n, 4)
     with pytest.raises(ValueError, match="cube has shape"):
-        risk = np.zeros((8, 4), np.int64)
-        _kernels.professionals_step(net, pop, est, month, cube[:, :, :, :3].copy(), risk)
+        _kernels.professionals_step(net, pop, est, month, cube[:, :, :, :3].copy(), *tallies())
+    risk, legacy, courses = tallies()
+    with pytest.raises(ValueError, match="risk has shape"):
+        _kernels.professionals_step(net, pop, est, month, cube, risk[:, :3].copy(), legacy, courses)
+    with pytest.raises(ValueError, match="legacy has shape"):
+        _kernels.professionals_step(net, pop, est, month, cube, risk, legacy[:7].copy(), courses)
+    with pytest.raises(ValueError, match="courses has length 7"):
+        _kernels.professionals_step(net, pop, est, month, cube, risk, legacy, courses[:7].copy())
+    _kernels.professionals_step(net, pop, est, month, cube, risk, legacy, courses)  # all agree
     three = AdoptionModel(seed=1, scale=0.002, engine="reference", agents="none")
     month3 = engines.kernel_month(three.month_params(1), np.uint64(1), _kernels)
     with pytest.raises(ValueError, match="the month's parameters has 3 families"):
-        _kernels.professionals_step(net, pop, est, month3, cube, np.zeros((8, 4), np.int64))
+        _kernels.professionals_step(net, pop, est, month3, cube, *tallies())
+    # the flags of version 2 have the states' shape
+    z8, z32, f32 = np.zeros(n, np.uint8), np.zeros(n, np.int32), np.zeros(n, np.float32)
+    s4 = [np.zeros((n, 4), np.uint8) for _ in range(3)]
+    with pytest.raises(ValueError, match="support has 3 families, the states have 4"):
+        _kernels.Professionals(
+            z8, z32, f32, f32, f32, f32, z8, np.zeros((n, 3), np.uint8), s4[0], f32.copy(), *s4[1:]
+        )
+    with pytest.raises(ValueError, match=f"resist has length {n - 1}, expected {n}"):
+        _kernels.Professionals(
+            z8, z32, f32, f32, f32, f32, z8[1:].copy(), s4[0].copy(), s4[0], f32.copy(), *s4[1:]
+        )
+    with pytest.raises(ValueError, match="quit_mult"):
+        bad = copy.copy(par)
+        bad.quit_mult = par.quit_mult[:, :3]
+        engines.kernel_month(bad, np.uint64(1), _kernels)
+    with pytest.raises(ValueError, match="risk_keep has length"):
+        bad = copy.copy(par)
+        bad.risk_keep = par.risk_keep[:3]
+        engines.kernel_month(bad, np.uint64(1), _kernels)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -451,14 +653,58 @@ def test_bass_limit_is_bit_identical(p, q, seed):
     assert a[-1] > 0.3
 
 
-def test_complete_network_refuses_mentoring_in_both_engines():
-    pop, est = validation.bass_population(50)
-    net = Network.complete_graph(50)
+@pytest.mark.parametrize("seed", [3, 4])
+def test_complete_network_is_bit_identical_with_resisters_and_discontinuance(seed):
+    """The complete network (peer counts from totals, not ties) with every family deployed,
+    resisters below a threshold share, discontinuance, mastery, training, and mentored and legacy
+    flags, in both engines and both kernel modes, every output after every month."""
+    n, months = 2000, 120
+    rng = np.random.default_rng(seed)
+    pop, est = validation.bass_population(n)
+    est.deployed[...] = 1
+    pop.resist[...] = rng.random(n) < 0.4
+    pop.support[...] = rng.integers(0, 4, pop.support.shape, dtype=np.uint8)
+    pop.train_prob[...] = rng.uniform(0.0, 0.05, n).astype(np.float32)
+    pop.skill[...] = rng.random(n).astype(np.float32)
+    pop.skill0[...] = pop.skill * np.float32(0.9)
+    net = Network.complete_graph(n)
     par = validation.bass_params(0.03, 0.38)
-    par.mentoring = True
-    for step in steppers().values():
-        with pytest.raises(NotImplementedError, match="complete network"):
-            step(pop, est, net, par, np.uint64(1), np.empty_like(pop.state))
+    n_fam = pop.state.shape[1]
+    par.p = np.array([0.03, 0.01, 0.05])[:n_fam]
+    par.q = np.array([0.38, 0.6, 0.2])[:n_fam]
+    par.master_mult = np.full((1, n_fam), 0.03)
+    par.quit_mult = np.full((1, n_fam), 0.02)
+    par.skill_effect, par.skill_mastery_effect = 0.5, 0.5
+    par.train_adopt_boost = par.train_master_boost = 1.0
+    par.train_skill_gain = 0.1
+    par.mentor_adopt_boost, par.mentor_master_boost, par.relearn_boost = 1.0, 1.5, 2.0
+    par.resist_threshold, par.resist_factor = 0.4, 0.1
+    par.quit_trained_keep, par.quit_mentored_keep = 0.5, 0.5
+    par.risk_gain = 0.1
+    runs = {name: (copy_pop(pop), step) for name, step in steppers().items()}
+    key_rng = np.random.default_rng(seed + 50)
+    quits = 0
+    for month in range(months):
+        key = draws.month_key(key_rng)
+        old = runs["reference"][0].state.copy()
+        out = {}
+        for name, (p_, step) in runs.items():
+            new_state = np.empty_like(p_.state)
+            tally = step(p_, est, net, par, key, new_state)
+            out[name] = (new_state, p_.skill.copy(), p_.trained.copy(), *tally)
+            p_.state, new_state = new_state, p_.state
+        ref = out.pop("reference")
+        for name, res in out.items():
+            for label, a, b in zip(STEP_FIELDS, ref, res, strict=True):
+                assert np.array_equal(a, b), f"{name}: {label} differs (month {month + 1})"
+        quits += int(((old == 1) & (ref[0] == 0)).sum())
+    final = runs["reference"][0]
+    using = (final.state >= 1).mean(axis=0)
+    resisters = final.resist == 1
+    assert (using > 0.3).all(), using
+    # resisters lagged, mastery and discontinuance both happened
+    assert (final.state[resisters] >= 1).mean() < (final.state[~resisters] >= 1).mean()
+    assert (final.state == 2).any() and quits > 100 and final.trained.any(), quits
 
 
 # ---------------------------------------------------------------------------------------------
@@ -536,16 +782,29 @@ def test_debug_build_checks_every_index(tmp_path):
     debug = build_debug_kernel(tmp_path)
     assert debug.BOUNDS_CHECKED and debug.ABI == engines.KERNEL_ABI
     step = functools.partial(engines.cython_step, kernels=debug)
-    # whole years in lockstep with the reference: no index out of range in normal use
+    # whole years in lockstep with the reference, every mechanism on and stronger: no index
+    # out of range in normal use
     for scenario in ("france-2022", FOUR_FAMILIES):
         kwargs = {"seed": 5, "scale": 0.002, "agents": "none"}
-        kwargs["overrides"] = {"behaviour.mentoring": True, "behaviour.training_rate": 0.2}
+        kwargs["overrides"] = STRONG | {"behaviour.training_rate": 0.2}
         ref = AdoptionModel(scenario, engine="reference", **kwargs)
         checked = AdoptionModel(scenario, engine=step, **kwargs)
         for _ in range(24):
             ref.step()
             checked.step()
             assert_same(ref, checked, f"debug build, {scenario}")
+    # and on random support and resist flags in a busy month
+    model = AdoptionModel(seed=5, scale=0.002, engine="reference", agents="none")
+    random_state(model, 5)
+    par = busy_params(model)
+    outs = []
+    for engine in (rules.professionals_step, step):
+        pop = copy_pop(model.pop)
+        new_state = np.empty_like(pop.state)
+        tally = engine(pop, model.est, model.network, par, np.uint64(3), new_state)
+        outs.append((new_state, pop.skill, pop.trained, *tally))
+    for label, a, b in zip(STEP_FIELDS, *outs, strict=True):
+        assert np.array_equal(a, b), f"debug build: {label} differs on a busy month"
     # an index past the end is an IndexError, not a silent read
     model = AdoptionModel(seed=1, scale=0.002, engine="reference", agents="none")
     par, key = model.month_params(1), np.uint64(1)
@@ -555,7 +814,7 @@ def test_debug_build_checks_every_index(tmp_path):
 
     run()
     for column, bad in (("establishment", model.est.n), ("profession", len(par.p) + 5)):
-        pop = type(model.pop)(**{k: v.copy() for k, v in vars(model.pop).items()})
+        pop = copy_pop(model.pop)
         getattr(pop, column)[7] = bad
         with pytest.raises(IndexError):
             run(pop=pop)
@@ -631,7 +890,8 @@ def test_large_models_create_no_mesa_agents_until_asked():
 
 
 def test_agentset_operations_reach_the_kernel():
-    m = AdoptionModel(seed=2, scale=0.003)
+    """Writes through the agents reach the arrays (discontinuance off, so nobody un-adopts)."""
+    m = AdoptionModel(seed=2, scale=0.003, overrides={"mechanisms.discontinuance.enabled": False})
     m.run(25)
     people = m.agents_by_type[Professional]
     adopters = people.select(lambda a: a.adopted > 0)
@@ -645,7 +905,7 @@ def test_agentset_operations_reach_the_kernel():
     m.step()
     stayed = m.pop.birth == birth  # not replaced by an entrant this month
     assert stayed.mean() > 0.99
-    assert (m.pop.state[stayed, 1] >= 1).all()  # nobody un-adopts
+    assert (m.pop.state[stayed, 1] >= 1).all()  # nobody un-adopts without discontinuance
     assert int((m.pop.state[:, 1] == 2).sum()) > before  # and the new users start mastering
 
 

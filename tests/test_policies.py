@@ -74,7 +74,7 @@ def test_catalogue_has_the_twenty_proposals_with_sources_costs_and_claims():
     # the mechanisms the issue names
     channels = {n: {e.channel for e in p.effects} for n, p in cat.proposals.items()}
     assert {"training", "reach"} <= channels[6] and {"training", "reach"} <= channels[19]
-    assert channels[7] == {"mentoring"}
+    assert channels[7] == {"mentoring_take_up", "mentoring_capacity"}
     assert "deployment" in channels[12] and "deployment" in channels[13]
     assert "entry_age" in channels[2]
     assert "reinvestment" in channels[18] and "reinvestment" in channels[15]
@@ -202,11 +202,11 @@ def test_levers_compose_multiplicatively(sc):
 def test_combined_policies_free_more_than_each_alone(sc):
     d = []
     for seed in range(40, 46):
-        six, seven, both = (
+        six, twelve, both = (
             year_metrics(run(iv, seed=seed, months=months_to(2030, sc)))[2030]["realised_all"]
-            for iv in ([{"proposal": 6}], [{"proposal": 7}], [{"proposal": 6}, {"proposal": 7}])
+            for iv in ([{"proposal": 6}], [{"proposal": 12}], [{"proposal": 6}, {"proposal": 12}])
         )
-        d.append(both - max(six, seven))
+        d.append(both - max(six, twelve))
     d = np.array(d)
     assert d.mean() - student_t.ppf(0.99, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)) > 0, d
 
@@ -281,11 +281,18 @@ def test_disjoint_targets_may_overlap_in_time(sc):
 def test_mentoring_and_entrant_levers(sc):
     later = sc.policy_start_month + 99  # past every lag and ramp
     lv = PolicySchedule(sc, [{"proposal": 7}]).levers_at(later)
-    assert lv.mentoring and lv.mentoring_intensity == pytest.approx(1.0)
-    on = with_overrides(sc, {"behaviour.mentoring": True})
-    assert PolicySchedule(on, [{"proposal": 7, "intensity": 0.5}]).levers_at(
-        later
-    ).mentoring_intensity == pytest.approx(1.5)
+    assert lv.mentoring_take_up == pytest.approx(3.0)
+    assert lv.mentoring_capacity == pytest.approx(1.5)
+    half = PolicySchedule(sc, [{"proposal": 7, "intensity": 0.5}]).levers_at(later)
+    assert half.mentoring_take_up == pytest.approx(2.0)
+    assert half.mentoring_capacity == pytest.approx(1.25)
+    lv1 = PolicySchedule(sc, [{"proposal": 1}]).levers_at(sc.policy_start_month + 110)  # lag 108
+    assert np.allclose(lv1.entrant_exposure, 0.15)
+    lv15 = PolicySchedule(sc, [{"proposal": 15}, {"proposal": 18}]).levers_at(later)
+    medical = np.array([p.group == "medical" for p in sc.professions.values()])
+    assert np.allclose(lv15.task_opening[~medical], 0.8)
+    assert np.allclose(lv15.task_opening[medical], 0.3)
+    assert PolicySchedule(sc, [{"proposal": 19}]).levers_at(later).support == pytest.approx(0.7)
     lv2 = PolicySchedule(sc, [{"proposal": 2}]).levers_at(later)
     medical = np.array([p.group == "medical" for p in sc.professions.values()])
     assert np.allclose(lv2.entry_age_shift[medical], -2.0) and np.allclose(
@@ -304,7 +311,9 @@ def test_reinvestment_shares(sc):
 
 def test_neutral_levers_are_neutral():
     lv = Levers.neutral(3, 2, 3)
-    assert lv.training_boost == 1.0 and lv.agent_effects == () and not lv.mentoring
+    assert lv.training_boost == 1.0 and lv.agent_effects == ()
+    assert lv.mentoring_take_up == lv.mentoring_capacity == lv.support == 1.0
+    assert lv.entrant_exposure is None and lv.task_opening is None
 
 
 # --- parse_policy --------------------------------------------------------------------------------

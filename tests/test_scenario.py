@@ -135,8 +135,8 @@ def test_file_errors_name_the_file(tmp_path):
 
 def test_overrides_revalidate():
     sc = load_scenario()
-    sc2 = with_overrides(sc, {"behaviour.mentoring": True, "technologies.ai.peer": 0.3})
-    assert sc2.behaviour.mentoring and sc2.technologies["ai"].peer == 0.3
+    sc2 = with_overrides(sc, {"mechanisms.mentoring.enabled": False, "technologies.ai.peer": 0.3})
+    assert not sc2.mechanisms.mentoring.enabled and sc2.technologies["ai"].peer == 0.3
     assert sc.technologies["ai"].peer != 0.3  # the original is untouched (frozen)
     with pytest.raises(ScenarioError, match=r"behaviour.nope"):
         with_overrides(sc, {"behaviour.nope": 1})

@@ -5,20 +5,31 @@ Method (docs/BATCH.md has the command and the latest results):
 1. Free parameters θ (by default the ``adoption_multiplier`` on every family's Bass p and q, the
    ``deployment_multiplier`` on every establishment base rate, and the ``slow`` and ``fast``
    rhythm multipliers) are searched in log space, within bounds.
-2. Each target is a figure of one rhythm (e.g. ``realised_all_2030`` in ``slow``). For a given
-   θ, every rhythm involved is simulated with the same fixed list of seeds (common random
+2. Each target is a moment of one rhythm (e.g. ``realised_all_2030`` in ``slow``, or
+   ``deployment_bass_q_ai`` in ``central``: any name of :mod:`adoption_abm.batch.moments`). For a
+   given θ, every rhythm involved is simulated with the same fixed list of seeds (common random
    numbers: spawned from ``root_seed`` as in a batch), and the simulated moment is the mean over
    those seeds.
-3. The objective is ``Σ_k ((simulated_k - target_k) / tolerance_k)²`` (a diagonal weighting by
-   the targets' tolerances). With common random numbers it is a deterministic function of θ.
+3. The objective is ``J(θ) = Σ_i ((simulated_i - target_i) / tolerance_i)²`` (a diagonal
+   weighting by the targets' tolerances). With common random numbers it is a deterministic
+   function of θ. A file needs at least as many targets ``n`` as free parameters ``k``
+   (:func:`calibration_from_dict` refuses ``k > n``); with ``n == k`` the fit is just identified
+   (a :class:`JustIdentifiedWarning`): a perfect fit then says nothing about the model.
 4. ``scipy.optimize.minimize(method="Nelder-Mead")`` from the initial values with an initial
    simplex of ``step`` (default ±15 %) along each parameter, bounded, until the simplex is
    smaller than ``xatol`` in log space or ``maxfev`` evaluations.
 
 Every evaluation is stored in ``trace.parquet``; a restarted calibration replays them from
 there (Nelder-Mead is deterministic), so an interrupted calibration resumes where it stopped.
-Outputs: ``calibration.json`` (fitted values, objective, method, seeds, versions) and
-``residuals.parquet`` / ``.csv`` / ``.md`` (target, simulated mean ± standard error, residual).
+Outputs: ``calibration.json`` (fitted values, objective, method, seeds, versions, and the
+over-identification check :func:`identification`) and ``residuals.parquet`` / ``.csv`` / ``.md``
+(target, simulated mean ± standard error, residual, residual in tolerance units).
+
+Over-identification (:func:`identification`): with ``n > k`` the minimised objective is the SMM
+J-statistic with the diagonal weighting ``1 / tolerance²``, read against χ²(n − k). It is a
+formal test only if each tolerance were the standard deviation of its target's error and the
+errors were independent; the tolerances here are judgements (bands around the seed figures,
+assumptions), so the reading is indicative, not a test.
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ from __future__ import annotations
 import math
 import time
 import tomllib
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -98,6 +110,29 @@ class Calibration(Strict):
     def rhythms(self) -> list[str]:
         return list(dict.fromkeys(t.rhythm for t in self.targets))
 
+    def outputs(self, rhythm: str) -> tuple[str, ...]:
+        """The moments the targets of ``rhythm`` need."""
+        return tuple(dict.fromkeys(t.output for t in self.targets if t.rhythm == rhythm))
+
+    @property
+    def degrees_of_freedom(self) -> int:
+        """Targets minus free parameters, ``n - k`` (0: just identified)."""
+        return len(self.targets) - len(self.parameters)
+
+
+class JustIdentifiedWarning(UserWarning):
+    """A calibration with as many targets as free parameters: a perfect fit is expected and
+    tests nothing."""
+
+
+def just_identified_message(cal: Calibration) -> str:
+    k = len(cal.parameters)
+    s = "s" if k != 1 else ""
+    return (
+        f"{cal.name}: {k} free parameter{s} and {k} target{s}: just identified, a perfect fit "
+        "says nothing about the model; add targets to test it (over-identification)"
+    )
+
 
 def load_calibration(path: str | Path) -> Calibration:
     """Read and validate a calibration file; check parameters, rhythms and outputs exist."""
@@ -112,8 +147,8 @@ def load_calibration(path: str | Path) -> Calibration:
 
 
 def calibration_from_dict(data: dict[str, Any], label: str = "<dict>") -> Calibration:
-    from ..scenario.calendar import REPORT_YEARS
     from ..scenario.errors import ScenarioError
+    from .moments import MOMENTS, moment_names, report_years
     from .params import resolve
 
     try:
@@ -127,19 +162,40 @@ def calibration_from_dict(data: dict[str, Any], label: str = "<dict>") -> Calibr
         raise ExperimentError(
             label, [(f"parameters.{p}" if p else "parameters", m) for p, m in exc.errors]
         ) from None
+    k, n = len(cal.parameters), len(cal.targets)
+    if k > n:
+        errors.append(
+            (
+                "targets",
+                f"{n} target{'s' if n != 1 else ''} for {k} free parameters: a calibration "
+                "needs at least as many targets as parameters (add targets or fix parameters)",
+            )
+        )
+    names = set(moment_names(sc))
+    years = report_years(sc, sc.end_year)
     for i, t in enumerate(cal.targets):
         try:
             sc.check_rhythm(t.rhythm, field=f"targets.{i}.rhythm")
         except ScenarioError as exc:
             errors.extend(exc.errors)
-        year = t.output.rsplit("_", 1)[-1]
-        years = sorted({*(y for y in REPORT_YEARS if y <= sc.end_year), sc.end_year})
-        if not year.isdigit() or int(year) not in years:
+        if t.output in names:
+            continue
+        stem, _, year = t.output.rpartition("_")
+        if year.isdigit() and any(f"{stem}_{y}" in names for y in years):
             errors.append(
                 (
                     f"targets.{i}.output",
                     f"{t.output!r} must end with a reported year "
                     f"({', '.join(map(str, years))}), e.g. realised_all_2030",
+                )
+            )
+        else:
+            errors.append(
+                (
+                    f"targets.{i}.output",
+                    f"unknown moment {t.output!r}; moments are "
+                    + ", ".join(MOMENTS)
+                    + " (docs/BATCH.md)",
                 )
             )
     if errors:
@@ -170,7 +226,11 @@ class Evaluator:
         for rhythm in self.cal.rhythms():
             for r, seed in enumerate(self.seeds):
                 params = {**self.cal.base, **theta, "rhythm": rhythm}
-                tasks.append(ChunkTask(f"{rhythm}-{r}", [(r, params, seed)]))
+                tasks.append(
+                    ChunkTask(
+                        f"{rhythm}-{r}", [(r, params, seed)], moments=self.cal.outputs(rhythm)
+                    )
+                )
         values: dict[str, dict[str, float]] = {}
         for task, result in self.executor.map_unordered(run_chunk, tasks):
             if result["errors"]:
@@ -208,15 +268,76 @@ class Evaluator:
 
 
 def _objective(cal: Calibration, sims: dict[str, np.ndarray]) -> float:
-    return float(
+    """``Σ_i ((mean_i - target_i) / tolerance_i)²``; infinite if a moment is undefined (NaN,
+    e.g. no establishment deployed during a tiny run), so the search moves away."""
+    value = float(
         sum(
             ((sims[f"t{i}"].mean() - t.value) / t.tolerance) ** 2 for i, t in enumerate(cal.targets)
         )
     )
+    return value if math.isfinite(value) else math.inf
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by None (JSON has no NaN: one seed gives
+    no standard error; an undefined moment, an infinite objective)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def identification(cal: Calibration, objective: float) -> dict[str, Any]:
+    """Counts and the over-identification statistic at the fitted parameters.
+
+    ``J`` is the minimised objective (the SMM J-statistic with the diagonal weighting
+    ``1 / tolerance²``); with ``n - k > 0`` degrees of freedom it is read against χ²(n − k):
+    ``p_value = P(χ²(n − k) > J)`` and the 95 % critical value. Indicative, not a formal test:
+    the weighting is diagonal and the tolerances are judgements, not the targets' standard
+    errors (see the module docstring).
+    """
+    from scipy.stats import chi2
+
+    k, n = len(cal.parameters), len(cal.targets)
+    df = n - k
+    out: dict[str, Any] = {
+        "parameters": k,
+        "targets": n,
+        "degrees_of_freedom": df,
+        "J": objective,
+        "weighting": "diagonal, 1 / tolerance² (the objective)",
+    }
+    if df <= 0:
+        out.update(
+            p_value=None,
+            critical_95=None,
+            reading="just identified (n = k): a perfect fit is expected, J tests nothing",
+        )
+        return out
+    p = float(chi2.sf(objective, df)) if math.isfinite(objective) else 0.0
+    crit = float(chi2.ppf(0.95, df))
+    verdict = (
+        "below the 95 % critical value: the targets are jointly consistent with the model "
+        "within their tolerances"
+        if objective <= crit
+        else "above the 95 % critical value: the model cannot meet every target within its "
+        "tolerance at once (see the residuals in tolerance units)"
+    )
+    out.update(
+        p_value=p,
+        critical_95=crit,
+        reading=f"J = {objective:.3g} on {df} degrees of freedom, {verdict}; p = {p:.3g} "
+        "against χ²(n − k); indicative only (diagonal tolerance weighting, not a formal test)",
+    )
+    return out
 
 
 def residual_table(cal: Calibration, sims: dict[str, np.ndarray]) -> pl.DataFrame:
-    """Target, simulated mean and standard error over the seeds, residual (simulated - target)."""
+    """Target, simulated mean and standard error over the seeds, residual (simulated - target)
+    and residual in tolerance units (its square is the target's share of the objective)."""
     rows = []
     for i, t in enumerate(cal.targets):
         v = sims[f"t{i}"]
@@ -230,20 +351,32 @@ def residual_table(cal: Calibration, sims: dict[str, np.ndarray]) -> pl.DataFram
                 "se": se,
                 "residual": float(v.mean() - t.value),
                 "tolerance": t.tolerance,
+                "residual_tol": float((v.mean() - t.value) / t.tolerance),
                 "source": t.source,
             }
         )
     return pl.DataFrame(rows)
 
 
-def residual_markdown(table: pl.DataFrame) -> str:
-    head = "| rhythm | figure | target | simulated (± s.e.) | residual |\n|---|---|---|---|---|\n"
-    return head + "".join(
-        f"| {r['rhythm']} | {r['output']} | {r['target']:.3f} "
+def residual_markdown(table: pl.DataFrame, ident: dict[str, Any] | None = None) -> str:
+    """The residual table in Markdown, with the identification lines under it if given."""
+    head = (
+        "| rhythm | moment | target | tolerance | simulated (± s.e.) | residual "
+        "| in tolerances | source |\n|---|---|---|---|---|---|---|---|\n"
+    )
+    text = head + "".join(
+        f"| {r['rhythm']} | {r['output']} | {r['target']:.3f} | {r['tolerance']:.3g} "
         f"| {r['simulated']:.4f} ± {r['se']:.4f} "
-        f"| {r['residual']:+.4f} |\n"
+        f"| {r['residual']:+.4f} | {r['residual_tol']:+.2f} | {r['source']} |\n"
         for r in table.iter_rows(named=True)
     )
+    if ident is not None:
+        text += (
+            f"\nk = {ident['parameters']} free parameters, n = {ident['targets']} targets, "
+            f"n − k = {ident['degrees_of_freedom']} degrees of freedom; objective "
+            f"J = {ident['J']:.4g}.\n{ident['reading']}.\n"
+        )
+    return text
 
 
 def calibrate(
@@ -261,6 +394,8 @@ def calibrate(
     results into ``out`` and return the content of ``calibration.json``."""
     from scipy.optimize import minimize
 
+    if cal.degrees_of_freedom == 0:
+        warnings.warn(just_identified_message(cal), JustIdentifiedWarning, stacklevel=2)
     folder = Path(out)
     store = Store(folder)
     store.lock()
@@ -304,12 +439,24 @@ def calibrate(
         fitted = {n: float(v) for n, v in zip(names, np.exp(res.x), strict=True)}
         sims = ev.moments(fitted)
         table = residual_table(cal, sims)
+        objective = _objective(cal, sims)
+        ident = identification(cal, objective)
         result = {
             "name": cal.name,
             "method": "simulated method of moments; scipy.optimize.minimize Nelder-Mead, log space",
             "fitted": fitted,
             "initial": {n: cal.parameters[n].initial for n in names},
-            "objective": _objective(cal, sims),
+            "objective": objective,
+            "identification": ident,
+            "targets": [
+                {
+                    **t.model_dump(),
+                    "simulated": r["simulated"],
+                    "se": r["se"],
+                    "residual_tol": r["residual_tol"],
+                }
+                for t, r in zip(cal.targets, table.iter_rows(named=True), strict=True)
+            ],
             "converged": bool(res.success),
             "message": str(res.message),
             "evaluations": int(res.nfev),
@@ -329,8 +476,8 @@ def calibrate(
         }
         write_parquet_atomic(folder / "residuals.parquet", table)
         write_atomic(folder / "residuals.csv", lambda tmp: table.write_csv(tmp))
-        write_text_atomic(folder / "residuals.md", residual_markdown(table))
-        write_json_atomic(folder / "calibration.json", result)
+        write_text_atomic(folder / "residuals.md", residual_markdown(table, ident))
+        write_json_atomic(folder / "calibration.json", _json_safe(result))
         result["residuals"] = table
         return result
     finally:

@@ -42,6 +42,7 @@ class ChunkTask:
     runs: list[tuple[int, dict[str, Any], int]]
     scenarios: dict[str, Any] = field(default_factory=dict)
     monthly: bool = False
+    moments: tuple[str, ...] | None = None  # also these moments (batch.moments), e.g. to calibrate
 
 
 def run_chunk(task: ChunkTask) -> dict[str, Any]:
@@ -62,6 +63,10 @@ def run_chunk(task: ChunkTask) -> dict[str, Any]:
             model = build_model(params, seed)
             model.run()
             out = flat_outputs(model)
+            if task.moments is not None:
+                from .moments import model_moments
+
+                out = model_moments(model, task.moments)
             if task.monthly:
                 monthly.append(
                     model.indicators().with_columns(pl.lit(run_id, pl.Int64).alias("run_id"))

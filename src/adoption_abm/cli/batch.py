@@ -164,8 +164,15 @@ def calibrate(
     """Fit the free behavioural parameters to the seed targets (simulated method of
     moments, Nelder-Mead, common random numbers); writes OUT/calibration.json and
     OUT/residuals.{md,csv,parquet}; re-running replays the evaluations done."""
+    import warnings
+
+    from ..batch.calibrate import (
+        JustIdentifiedWarning,
+        just_identified_message,
+        load_calibration,
+        residual_markdown,
+    )
     from ..batch.calibrate import calibrate as run_calibration
-    from ..batch.calibrate import load_calibration, residual_markdown
 
     check_output_folder(out)
     ex_args = executor_args(workers, scheduler, dask)
@@ -173,7 +180,10 @@ def calibrate(
     sigterm_interrupts()
     try:
         cal = load_calibration(config)
-        with dask_errors(ex_args):
+        if cal.degrees_of_freedom == 0:
+            typer.echo(f"warning: {config}: {just_identified_message(cal)}", err=True)
+        with dask_errors(ex_args), warnings.catch_warnings():
+            warnings.simplefilter("ignore", JustIdentifiedWarning)
             result = run_calibration(
                 cal,
                 out,
@@ -193,5 +203,5 @@ def calibrate(
         f"after {result['evaluations']} evaluations "
         f"({'converged' if result['converged'] else result['message']})"
     )
-    typer.echo(residual_markdown(result["residuals"]))
+    typer.echo(residual_markdown(result["residuals"], result["identification"]))
     typer.echo(f"→ {out / 'calibration.json'}")

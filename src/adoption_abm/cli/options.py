@@ -74,7 +74,7 @@ Overrides = Annotated[
     typer.Option(
         "--set",
         metavar="<FIELD=VALUE>",
-        help="Override a scenario field, e.g. behaviour.mentoring=true (repeatable).",
+        help="Override a scenario field, e.g. mechanisms.mentoring.enabled=false (repeatable).",
     ),
 ]
 Progress = Annotated[bool, typer.Option(help="Show a progress bar (on stderr).")]
@@ -108,13 +108,14 @@ SCHEDULER_SCHEMES = ("tcp://", "tls://", "inproc://", "ucx://", "ws://", "wss://
 
 
 def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
-    """``["behaviour.mentoring=true", "scale=0.02"]`` → typed values (TOML syntax for values)."""
+    """``["mechanisms.mentoring.enabled=false", "scale=0.02"]`` → typed values (TOML syntax
+    for values)."""
     import tomllib
 
     out: dict[str, Any] = {}
     for pair in pairs or []:
         if "=" not in pair:
-            fail(f"--set {pair!r}: expected FIELD=VALUE, e.g. behaviour.mentoring=true")
+            fail(f"--set {pair!r}: expected FIELD=VALUE, e.g. mechanisms.mentoring.enabled=false")
         key, raw = pair.split("=", 1)
         try:
             out[key.strip()] = tomllib.loads(f"v = {raw}")["v"]

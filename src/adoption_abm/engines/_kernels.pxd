@@ -29,11 +29,14 @@ cdef struct MonthRates:
     double train_adopt_boost  # b: adoption hazard x (1 + b) once trained on the family
     double train_master_boost  # b_m: mastery hazard x (1 + b_m) once trained
     double train_skill_gain  # g: a course moves skill a share g towards 1
-    bint mentoring  # reverse mentoring on
-    double mentoring_adoption  # w: weight of the share of younger masters in adoption
-    double mentoring_learning  # l: mastery hazard x (1 + l M)
-    double mentoring_gap  # years younger a mentor must be
-    double risk_gain  # skill growth under which a master counts as at risk (tallies)
+    double mentor_adopt_boost  # mentee's adoption hazard x (1 + boost)
+    double mentor_master_boost  # mentee's mastery hazard x (1 + boost)
+    double relearn_boost  # legacy user's mastery hazard x (1 + boost)
+    double resist_threshold  # share of ties using from which resisters adopt as others
+    double resist_factor  # resister's adoption hazard x factor below the threshold
+    double quit_trained_keep  # discontinuance x this once trained
+    double quit_mentored_keep  # discontinuance x this while mentored
+    double risk_gain  # skill growth that removes the downgrading shortfall (tallies)
     double t_end  # decimal year at the end of the month (age bands of the tallies)
     uint64_t key  # the month's key: uniform (i, s) = uniform(key, slots * i + s + 1)
 
@@ -65,6 +68,8 @@ cdef class Professionals:
     cdef const float[::1] propensity  # IN (n,) ψ, attitude and age multiplier
     cdef const float[::1] train_prob  # IN (n,) monthly training probability
     cdef const float[::1] skill0  # IN (n,) skill on entry
+    cdef const uint8_t[::1] resist  # IN (n,) 1: a resister
+    cdef const uint8_t[:, ::1] support  # IN (n, F) bits: 1 mentored, 2 legacy (rules.states)
     cdef const uint8_t[:, ::1] state  # IN (n, F) last month's states
     cdef float[::1] skill  # INOUT (n,) raised by training (own row only)
     cdef uint8_t[:, ::1] trained  # INOUT (n, F) set by training (own row only)
@@ -87,6 +92,8 @@ cdef class Month:
     cdef const double[::1] q  # (F,) peer adoption per unit share of ties using
     cdef const double[:, ::1] adopt_mult  # (P, F) adoption multiplier (per month)
     cdef const double[:, ::1] master_mult  # (P, F) monthly mastery hazard
+    cdef const double[:, ::1] quit_mult  # (P, F) monthly discontinuance hazard
+    cdef const double[::1] risk_keep  # (P,) share of the downgrading pressure left
     cdef const double[::1] age_edges  # (B - 1,) upper edges of the age bands (tallies)
 
 
@@ -95,13 +102,13 @@ cdef class Month:
 # bound (the hazards at peer shares 1) both call them, with the reference's operations in the
 # reference's order (rules.professionals), so that results are bit-identical.
 # ---------------------------------------------------------------------------------------------
-cdef double adoption_rate(double p, double q, double share, double w, double ment) noexcept nogil
 cdef double adoption_hazard(
-    double rate, double base, double adopt_mult, bint trained, double adopt_boost
+    double rate, double base, double adopt_mult, bint trained, double adopt_boost,
+    bint mentored, double mentor_boost,
 ) noexcept nogil
 cdef double mastery_hazard(
-    double master_mult, double sm, bint trained, double master_boost, double learning,
-    double ment,
+    double master_mult, double sm, bint trained, double master_boost, bint mentored,
+    double mentor_boost, bint legacy, double relearn,
 ) noexcept nogil
 cdef double uniform(uint64_t key, uint64_t counter) noexcept nogil
 cdef double one_minus_exp_neg(double x) noexcept nogil

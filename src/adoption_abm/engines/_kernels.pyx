@@ -25,7 +25,7 @@ the ties' states):
   (exact integers; a degree too large for a lane, 2**21 ties for three families, 2**16 for
   four, takes the plain-counter loop instead);
 * ties are read only for professionals with a decision that needs them (a deployed family not
-  yet used, or reverse mentoring), and in ``lazy`` mode (the default) only if the month's
+  yet used), and in ``lazy`` mode (the default) only if the month's
   uniform of one of those decisions is below its hazard at peer shares of 1, an upper bound of
   the true hazard (see ``professionals_step``): most months, most professionals decide without
   reading their ties, with the same result;
@@ -47,7 +47,7 @@ import numpy as np
 from libc.math cimport floor, frexp, ldexp
 from libc.stdint cimport INT64_MAX, int32_t, int64_t, uint8_t, uint64_t
 
-ABI = 3
+ABI = 4
 """Bumped whenever ``professionals_step``'s interface changes; ``engines.registry`` checks it,
 so a stale compiled file is reported as such instead of failing with an obscure TypeError."""
 
@@ -199,6 +199,8 @@ cdef class Professionals:
         const float[::1] propensity,
         const float[::1] train_prob,
         const float[::1] skill0,
+        const uint8_t[::1] resist,
+        const uint8_t[:, ::1] support,
         const uint8_t[:, ::1] state,
         float[::1] skill,
         uint8_t[:, ::1] trained,
@@ -212,10 +214,12 @@ cdef class Professionals:
             ("establishment", establishment.shape[0]), ("birth", birth.shape[0]),
             ("propensity", propensity.shape[0]), ("train_prob", train_prob.shape[0]),
             ("skill0", skill0.shape[0]), ("skill", skill.shape[0]), ("state", state.shape[0]),
+            ("resist", resist.shape[0]), ("support", support.shape[0]),
             ("trained", trained.shape[0]), ("new_state", new_state.shape[0]),
         ):
             check_length(name, got, n)
         check_families_axis("trained", trained.shape[1], self.n_families)
+        check_families_axis("support", support.shape[1], self.n_families)
         check_families_axis("new_state", new_state.shape[1], self.n_families)
         self.profession = profession
         self.establishment = establishment
@@ -223,6 +227,8 @@ cdef class Professionals:
         self.propensity = propensity
         self.train_prob = train_prob
         self.skill0 = skill0
+        self.resist = resist
+        self.support = support
         self.state = state
         self.skill = skill
         self.trained = trained
@@ -250,6 +256,8 @@ cdef class Month:
         const double[::1] q,
         const double[:, ::1] adopt_mult,
         const double[:, ::1] master_mult,
+        const double[:, ::1] quit_mult,
+        const double[::1] risk_keep,
         const double[::1] age_edges,
         *,
         double skill_effect,
@@ -257,10 +265,13 @@ cdef class Month:
         double train_adopt_boost,
         double train_master_boost,
         double train_skill_gain,
-        bint mentoring,
-        double mentoring_adoption,
-        double mentoring_learning,
-        double mentoring_gap,
+        double mentor_adopt_boost,
+        double mentor_master_boost,
+        double relearn_boost,
+        double resist_threshold,
+        double resist_factor,
+        double quit_trained_keep,
+        double quit_mentored_keep,
         double risk_gain,
         double t_end,
         uint64_t key,
@@ -272,20 +283,28 @@ cdef class Month:
         check_families_axis("adopt_mult", adopt_mult.shape[1], self.n_families)
         check_families_axis("master_mult", master_mult.shape[1], self.n_families)
         check_length("master_mult", master_mult.shape[0], self.n_professions)
+        check_families_axis("quit_mult", quit_mult.shape[1], self.n_families)
+        check_length("quit_mult", quit_mult.shape[0], self.n_professions)
+        check_length("risk_keep", risk_keep.shape[0], self.n_professions)
         self.p = p
         self.q = q
         self.adopt_mult = adopt_mult
         self.master_mult = master_mult
+        self.quit_mult = quit_mult
+        self.risk_keep = risk_keep
         self.age_edges = age_edges
         self.rates.skill_effect = skill_effect
         self.rates.skill_mastery_effect = skill_mastery_effect
         self.rates.train_adopt_boost = train_adopt_boost
         self.rates.train_master_boost = train_master_boost
         self.rates.train_skill_gain = train_skill_gain
-        self.rates.mentoring = mentoring
-        self.rates.mentoring_adoption = mentoring_adoption
-        self.rates.mentoring_learning = mentoring_learning
-        self.rates.mentoring_gap = mentoring_gap
+        self.rates.mentor_adopt_boost = mentor_adopt_boost
+        self.rates.mentor_master_boost = mentor_master_boost
+        self.rates.relearn_boost = relearn_boost
+        self.rates.resist_threshold = resist_threshold
+        self.rates.resist_factor = resist_factor
+        self.rates.quit_trained_keep = quit_trained_keep
+        self.rates.quit_mentored_keep = quit_mentored_keep
         self.rates.risk_gain = risk_gain
         self.rates.t_end = t_end
         self.rates.key = key
@@ -294,6 +313,7 @@ cdef class Month:
 cdef int check_step(
     Network net, Professionals pop, Establishments est, Month month,
     const int64_t[:, :, :, :, ::1] cube, const int64_t[:, ::1] risk,
+    const int64_t[:, ::1] legacy, const int64_t[::1] courses,
 ) except -1:
     """The inputs agree with one another (each object checked its own arrays)."""
     cdef int nf = pop.n_families
@@ -309,8 +329,11 @@ cdef int check_step(
         raise ValueError(
             f"risk has shape {(risk.shape[0], risk.shape[1])}, expected {expected[0], nf}"
         )
-    if month.rates.mentoring and net.complete:
-        raise NotImplementedError("reverse mentoring is not defined on the complete network")
+    if (legacy.shape[0], legacy.shape[1]) != (month.n_professions, nf):
+        raise ValueError(
+            f"legacy has shape {(legacy.shape[0], legacy.shape[1])}, expected {expected[0], nf}"
+        )
+    check_length("courses", courses.shape[0], month.n_professions)
     if CHECKED and not net.complete:  # debug build: the tie loop reads raw pointers
         n_ties = net.indptr[net.n]
         for t in range(net.n):
@@ -374,35 +397,37 @@ cdef inline bint happens(double u, double x) noexcept nogil:
     return u < one_minus_exp_neg(x)
 
 
-cdef inline double adoption_rate(
-    double p, double q, double share, double w, double ment
-) noexcept nogil:
-    """``p + q F + w M``: spontaneous, peer (share ``F`` of ties using) and mentoring (share
-    ``M`` of younger ties mastering) terms of the adoption hazard."""
-    return p + q * share + w * ment
-
-
 cdef inline double adoption_hazard(
-    double rate, double base, double adopt_mult, bint trained, double adopt_boost
+    double rate, double base, double adopt_mult, bint trained, double adopt_boost,
+    bint mentored, double mentor_boost,
 ) noexcept nogil:
-    """Monthly adoption hazard ``rate · ψ(1 + s(skill - ½)) · a_{prof,f} · (1 + b)^trained``
-    (``base`` is ``ψ(1 + s(skill - ½))``, ``adopt_boost`` is ``1 + b``)."""
+    """Monthly adoption hazard ``rate · ψ(1 + s(skill - ½)) · a_{prof,f} · (1 + b)^trained ·
+    (1 + b_w)^mentored`` (``rate`` is ``p + q F``, ``base`` is ``ψ(1 + s(skill - ½))``,
+    ``adopt_boost`` is ``1 + b``, ``mentor_boost`` is ``1 + b_w``). A resister's factor is
+    applied by the caller, which knows the share of ties using."""
     cdef double x = rate * base * adopt_mult
     if trained:
         x = x * adopt_boost
+    if mentored:
+        x = x * mentor_boost
     return x
 
 
 cdef inline double mastery_hazard(
-    double master_mult, double sm, bint trained, double master_boost, double learning,
-    double ment,
+    double master_mult, double sm, bint trained, double master_boost, bint mentored,
+    double mentor_boost, bint legacy, double relearn,
 ) noexcept nogil:
     """Monthly mastery hazard ``μ_{prof,f} · (1 + s_m(skill - ½)) · (1 + b_m)^trained ·
-    (1 + l M)`` (``sm`` is ``1 + s_m(skill - ½)``, ``master_boost`` is ``1 + b_m``)."""
+    (1 + b_l)^mentored · (1 + r)^legacy`` (``sm``, ``master_boost``, ``mentor_boost`` and
+    ``relearn`` are the factors ``1 + ...``)."""
     cdef double x = master_mult * sm
     if trained:
         x = x * master_boost
-    return x * (1.0 + learning * ment)
+    if mentored:
+        x = x * mentor_boost
+    if legacy:
+        x = x * relearn
+    return x
 
 
 # ---------------------------------------------------------------------------------------------
@@ -442,44 +467,27 @@ cdef inline void pack_states(const uint8_t[:, ::1] state, int nf, uint8_t* mask)
 
 
 cdef inline void count_ties(
-    const int32_t* indices, Py_ssize_t lo, Py_ssize_t hi, const uint8_t* mask,
-    const float* birth, double own_birth, bint mentoring, double gap, int n_families,
-    const Lanes* lanes, int* use, int* young,
+    const int32_t* indices, Py_ssize_t lo, Py_ssize_t hi, const uint8_t* mask, int n_families,
+    const Lanes* lanes, int* use,
 ) noexcept nogil:
-    """Over ties ``indices[lo:hi]``: how many use or master each family (``use``, OUT) and,
-    with mentoring, how many at least ``gap`` years younger master it (``young``, OUT)."""
-    cdef Py_ssize_t t, j
+    """Over ties ``indices[lo:hi]``: how many use or master each family (``use``, OUT)."""
+    cdef Py_ssize_t t
     cdef unsigned int mj
     cdef int f
     cdef uint64_t acc = 0
-    cdef uint64_t acc_young = 0
     cdef const uint64_t* use_lanes = lanes.use
-    cdef const uint64_t* master_lanes = lanes.master
     if hi - lo < lanes.limit:  # one addition per tie counts every family
-        if mentoring:
-            for t in range(lo, hi):
-                j = indices[t]
-                mj = mask[j]
-                acc += use_lanes[mj]
-                if (<double>birth[j] - own_birth) >= gap:
-                    acc_young += master_lanes[mj]
-        else:
-            for t in range(lo, hi):
-                acc += use_lanes[mask[indices[t]]]
+        for t in range(lo, hi):
+            acc += use_lanes[mask[indices[t]]]
         for f in range(n_families):
             use[f] = <int>((acc >> (lanes.bits * f)) & lanes.mask)
-            young[f] = <int>((acc_young >> (lanes.bits * f)) & lanes.mask)
     else:  # a degree past the packed counters: plain counters
         for f in range(n_families):
             use[f] = 0
-            young[f] = 0
         for t in range(lo, hi):
-            j = indices[t]
-            mj = mask[j]
+            mj = mask[indices[t]]
             for f in range(n_families):
                 use[f] += (mj >> f) & 1
-                if mentoring and (<double>birth[j] - own_birth) >= gap:
-                    young[f] += (mj >> (n_families + f)) & 1
 
 
 cdef inline int state_of(unsigned int mi, int f, int nf) noexcept nogil:
@@ -488,30 +496,33 @@ cdef inline int state_of(unsigned int mi, int f, int nf) noexcept nogil:
 
 
 cdef inline double transition_hazard(
-    int f, int s, unsigned int dm, unsigned int ruled_out, int n_use, int n_young, int64_t deg,
-    double base, double sm, bint trained, double p, double q, double adopt_mult,
-    double master_mult, double mentoring_adoption, double mentoring_learning,
-    double adopt_boost, double master_boost,
+    int f, int s, unsigned int dm, unsigned int ruled_out, int n_use, int64_t deg,
+    double base, double sm, bint trained, bint mentored, bint legacy, bint resister,
+    double p, double q, double adopt_mult, double master_mult, const MonthRates* r,
+    double adopt_boost, double master_boost, double mentor_adopt, double mentor_master,
+    double relearn,
 ) noexcept nogil:
-    """The hazard of family ``f``'s transition from state ``s`` this month (see
+    """The hazard of family ``f``'s adoption or mastery this month from state ``s`` (see
     ``rules.professionals_step``), or 0.0 where none can happen (mastered, not deployed, or
     ruled out by the lazy bound). A hazard of 0.0 or less never gives a transition
-    (``happens``), so the caller draws only for positive ones."""
-    cdef double ment = 0.0
+    (``happens``), so the caller draws only for positive ones (or for a discontinuance)."""
     cdef double share = 0.0
-    if (ruled_out >> f) & 1:  # its uniform is above its largest possible hazard
-        return 0.0
-    if n_young != 0:  # ment = n_young / deg (0 / deg is exactly 0.0)
-        ment = ratio(n_young, deg)
+    cdef double x
     if s == 0:
+        if (ruled_out >> f) & 1:  # its uniform is above its largest possible hazard
+            return 0.0
         if not (dm >> f) & 1:
             return 0.0
         if deg > 0:
             share = ratio(n_use, deg)
-        return adoption_hazard(adoption_rate(p, q, share, mentoring_adoption, ment), base,
-                               adopt_mult, trained, adopt_boost)
+        x = adoption_hazard(p + q * share, base, adopt_mult, trained, adopt_boost, mentored,
+                            mentor_adopt)
+        if resister and share < r.resist_threshold:
+            x = x * r.resist_factor
+        return x
     if s == 1:
-        return mastery_hazard(master_mult, sm, trained, master_boost, mentoring_learning, ment)
+        return mastery_hazard(master_mult, sm, trained, master_boost, mentored, mentor_master,
+                              legacy, relearn)
     return 0.0
 
 
@@ -522,31 +533,35 @@ def professionals_step(
     Month month,
     int64_t[:, :, :, :, ::1] cube,
     int64_t[:, ::1] risk,
+    int64_t[:, ::1] legacy,
+    int64_t[::1] courses,
     bint lazy=True,
 ):
     """One month for every professional; see ``rules.professionals_step`` for the rules.
 
     ``net``, ``est``, ``month`` (IN); ``pop`` (IN; ``skill`` and ``trained`` INOUT, own row
-    only; ``new_state`` OUT); ``cube[prof, age band, type, family, state]`` and
-    ``risk[prof, family]`` (OUT, zeroed by the caller): the month's tallies.
+    only; ``new_state`` OUT); ``cube[prof, age band, type, family, state]``,
+    ``risk[prof, family]``, ``legacy[prof, family]`` and ``courses[prof]`` (OUT, zeroed by the
+    caller): the month's tallies (``rules.tallies.MonthTally``).
 
-    ``lazy=False`` reads the ties of every professional with a decision that depends on them;
-    ``lazy=True`` (the default) first compares each such decision's uniform with its hazard at
-    the largest possible peer shares (1), and reads the ties only if one of them could happen.
-    Hazards are sums and products of non-negative terms, and rounded IEEE operations are
-    monotone, so the computed hazard never exceeds that bound: both modes give the same
-    results, bit for bit. The bound is used only when every factor is non-negative (checked
-    each month and for each professional); otherwise the ties are read.
+    ``lazy=False`` reads the ties of every professional with an adoption decision (the only
+    decision that depends on them); ``lazy=True`` (the default) first compares each such
+    decision's uniform with its hazard at the largest possible peer share (1), and reads the
+    ties only if one of them could happen. Hazards are sums and products of non-negative terms
+    (a resister's factor is at most 1), and rounded IEEE operations are monotone, so the
+    computed hazard never exceeds that bound: both modes give the same results, bit for bit.
+    The bound is used only when every factor is non-negative (checked each month and for each
+    professional); otherwise the ties are read.
     """
-    check_step(net, pop, est, month, cube, risk)
+    check_step(net, pop, est, month, cube, risk, legacy, courses)
     if pop.n_families == 1:
-        month_loop(<const Row1*>NULL, net, pop, est, month, cube, risk, lazy)
+        month_loop(<const Row1*>NULL, net, pop, est, month, cube, risk, legacy, courses, lazy)
     elif pop.n_families == 2:
-        month_loop(<const Row2*>NULL, net, pop, est, month, cube, risk, lazy)
+        month_loop(<const Row2*>NULL, net, pop, est, month, cube, risk, legacy, courses, lazy)
     elif pop.n_families == 3:
-        month_loop(<const Row3*>NULL, net, pop, est, month, cube, risk, lazy)
+        month_loop(<const Row3*>NULL, net, pop, est, month, cube, risk, legacy, courses, lazy)
     else:
-        month_loop(<const Row4*>NULL, net, pop, est, month, cube, risk, lazy)
+        month_loop(<const Row4*>NULL, net, pop, est, month, cube, risk, legacy, courses, lazy)
 
 
 cdef int month_loop(
@@ -557,6 +572,8 @@ cdef int month_loop(
     Month month,
     int64_t[:, :, :, :, ::1] cube,
     int64_t[:, ::1] risk,
+    int64_t[:, ::1] legacy,
+    int64_t[::1] courses,
     bint lazy,
 ) except -1:
     """The month for every professional (see ``professionals_step``). Only the type of ``row``
@@ -571,6 +588,8 @@ cdef int month_loop(
     cdef const float[::1] propensity = pop.propensity
     cdef const float[::1] train_prob = pop.train_prob
     cdef const float[::1] skill0 = pop.skill0
+    cdef const uint8_t[::1] resist = pop.resist
+    cdef const uint8_t[:, ::1] support = pop.support
     cdef const uint8_t[:, ::1] state = pop.state
     cdef float[::1] skill = pop.skill
     cdef uint8_t[:, ::1] trained = pop.trained
@@ -583,14 +602,15 @@ cdef int month_loop(
     cdef const double[::1] q = month.q
     cdef const double[:, ::1] adopt_mult = month.adopt_mult
     cdef const double[:, ::1] master_mult = month.master_mult
+    cdef const double[:, ::1] quit_mult = month.quit_mult
+    cdef const double[::1] risk_keep = month.risk_keep
     cdef const double[::1] age_edges = month.age_edges
     cdef MonthRates r = month.rates
-    cdef bint mentoring = r.mentoring
-    cdef double mentoring_adoption = r.mentoring_adoption
-    cdef double mentoring_learning = r.mentoring_learning
     cdef double adopt_boost = 1.0 + r.train_adopt_boost
     cdef double master_boost = 1.0 + r.train_master_boost
-    cdef double ment_bound = 1.0 if mentoring else 0.0  # the largest share of younger masters
+    cdef double mentor_adopt = 1.0 + r.mentor_adopt_boost
+    cdef double mentor_master = 1.0 + r.mentor_master_boost
+    cdef double relearn = 1.0 + r.relearn_boost
     cdef uint64_t key = r.key
 
     cdef Py_ssize_t n = pop.n
@@ -603,24 +623,23 @@ cdef int month_loop(
     cdef Lanes lanes = lanes_for(nf)
     cdef Py_ssize_t i, t, b, lo, hi
     cdef int f, pr, e, et, band, n_elig, pick, chosen
-    cdef unsigned int mi, dm, need, ruled_out
-    cdef int64_t deg
+    cdef unsigned int mi, dm, need, ruled_out, sup_m, sup_l
+    cdef int64_t deg, milli
     cdef int64_t tot[MAX_FAMILIES]
     cdef int n_use[MAX_FAMILIES]
-    cdef int n_young[MAX_FAMILIES]
     cdef int ns[MAX_FAMILIES]
     cdef double a_bound[MAX_FAMILIES]
     cdef double x_f[MAX_FAMILIES]
+    cdef double d_f[MAX_FAMILIES]
     cdef bint elig[MAX_FAMILIES]
-    cdef bint bounded
-    cdef double sk, base, sm, x, v, tp, age
+    cdef bint bounded, resister, masters
+    cdef double sk, base, sm, x, v, tp, age, short
     cdef uint64_t ctr
     cdef uint8_t[::1] mask = np.empty(n + 1, dtype=np.uint8)  # packed states (see module doc)
     cdef uint8_t[::1] dep = np.empty(n_est, dtype=np.uint8)  # packed deployed families
     cdef int64_t* cell
     cdef uint8_t* mask_p = &mask[0]
     cdef const int32_t* indices_p = &net.indices[0] if net.indices.shape[0] > 0 else NULL
-    cdef const float* birth_p = &birth[0] if n > 0 else NULL
 
     with nogil:
         # pre-pass: pack states and deployments into one byte each
@@ -637,14 +656,15 @@ cdef int month_loop(
                 for f in range(nf):
                     tot[f] += (mask[i] >> f) & 1
 
-        # the bound: hazards at peer shares 1, valid if every factor is non-negative
-        bounded = (lazy and mentoring_adoption >= 0.0 and mentoring_learning >= 0.0
-                   and adopt_boost >= 0.0 and master_boost >= 0.0)
+        # the bound: adoption hazards at peer share 1, valid if every factor is non-negative
+        # (and a resister's factor at most 1)
+        bounded = (lazy and adopt_boost >= 0.0 and mentor_adopt >= 0.0
+                   and 0.0 <= r.resist_factor <= 1.0)
         for f in range(nf):
             bounded = bounded and q[f] >= 0.0
-            a_bound[f] = adoption_rate(p[f], q[f], 1.0, mentoring_adoption, ment_bound)
+            a_bound[f] = p[f] + q[f] * 1.0
             for pr in range(n_prof):
-                bounded = bounded and adopt_mult[pr, f] >= 0.0 and master_mult[pr, f] >= 0.0
+                bounded = bounded and adopt_mult[pr, f] >= 0.0
 
         for i in range(n):
             if not complete and i + AHEAD < n:
@@ -656,31 +676,30 @@ cdef int month_loop(
             pr = profession[i]
             mi = mask[i]
             dm = dep[e]
+            resister = resist[i] == 1
+            sup_m = 0
+            sup_l = 0
+            for f in range(nf):
+                sup_m = sup_m | (<unsigned int>(support[i, f] & 1) << f)
+                sup_l = sup_l | (<unsigned int>((support[i, f] >> 1) & 1) << f)
             sk = <double>skill[i]
             base = <double>propensity[i] * (1.0 + r.skill_effect * (sk - 0.5))
             sm = 1.0 + r.skill_mastery_effect * (sk - 0.5)
             ctr = <uint64_t>i * n_slots + 1
-            # families whose decision reads the ties: deployed and not used; used and not
-            # mastered when reverse mentoring is on
+            # families whose decision reads the ties: deployed and not used (adoption)
             need = (~mi) & dm & families
-            if mentoring:
-                need = need | (mi & ~(mi >> nf) & families)
             ruled_out = 0
-            if need and bounded and base >= 0.0 and sm >= 0.0:
+            if need and bounded and base >= 0.0:
                 for f in range(nf):
                     if (need >> f) & 1:
-                        if (mi >> f) & 1:  # using, learning with mentors' help
-                            x = mastery_hazard(master_mult[pr, f], sm, trained[i, f] == 1,
-                                               master_boost, mentoring_learning, ment_bound)
-                        else:  # not using: adoption
-                            x = adoption_hazard(a_bound[f], base, adopt_mult[pr, f],
-                                                trained[i, f] == 1, adopt_boost)
+                        x = adoption_hazard(a_bound[f], base, adopt_mult[pr, f],
+                                            trained[i, f] == 1, adopt_boost,
+                                            (sup_m >> f) & 1, mentor_adopt)
                         if uniform(key, ctr + f) >= x:
                             ruled_out = ruled_out | (1u << f)
                 need = need & ~ruled_out
             for f in range(nf):
                 n_use[f] = 0
-                n_young[f] = 0
 
             # peer counts over the ties (only if some decision reads them)
             if complete:
@@ -693,20 +712,32 @@ cdef int month_loop(
                 hi = indptr[i + 1]
                 deg = hi - lo
                 if need:
-                    count_ties(indices_p, lo, hi, mask_p, birth_p, <double>birth[i], mentoring,
-                               r.mentoring_gap, nf, &lanes, n_use, n_young)
+                    count_ties(indices_p, lo, hi, mask_p, nf, &lanes, n_use)
 
-            # decisions: each family's hazard, then its draw (two short loops rather than one,
-            # so that the compiler unrolls both)
+            # decisions: each family's hazards, then its draw (short loops, so that the
+            # compiler unrolls them). A user's uniform decides mastery at its low end and
+            # discontinuance at its high end (1 - u), as in the reference.
             for f in range(nf):
                 ns[f] = state_of(mi, f, nf)
                 x_f[f] = transition_hazard(
-                    f, ns[f], dm, ruled_out, n_use[f], n_young[f], deg, base, sm,
-                    trained[i, f] == 1, p[f], q[f], adopt_mult[pr, f], master_mult[pr, f],
-                    mentoring_adoption, mentoring_learning, adopt_boost, master_boost)
+                    f, ns[f], dm, ruled_out, n_use[f], deg, base, sm, trained[i, f] == 1,
+                    (sup_m >> f) & 1, (sup_l >> f) & 1, resister, p[f], q[f],
+                    adopt_mult[pr, f], master_mult[pr, f], &r, adopt_boost, master_boost,
+                    mentor_adopt, mentor_master, relearn)
+                d_f[f] = 0.0
+                if ns[f] == 1:
+                    d_f[f] = quit_mult[pr, f]
+                    if trained[i, f] == 1:
+                        d_f[f] = d_f[f] * r.quit_trained_keep
+                    if (sup_m >> f) & 1:
+                        d_f[f] = d_f[f] * r.quit_mentored_keep
             for f in range(nf):
-                if x_f[f] > 0.0 and happens(uniform(key, ctr + f), x_f[f]):
-                    ns[f] += 1
+                if x_f[f] > 0.0 or d_f[f] > 0.0:
+                    v = uniform(key, ctr + f)
+                    if x_f[f] > 0.0 and happens(v, x_f[f]):
+                        ns[f] += 1
+                    elif d_f[f] > 0.0 and happens(1.0 - v, d_f[f]):
+                        ns[f] = 0
                 new_state[i, f] = <uint8_t>ns[f]
 
             # training: one course on an eligible family (deployed, not mastered, not trained),
@@ -734,6 +765,7 @@ cdef int month_loop(
                                 pick -= 1
                         trained[i, chosen] = 1
                         skill[i] = <float>(sk + r.train_skill_gain * (1.0 - sk))
+                        courses[pr] += 1
 
             # tallies
             age = r.t_end - <double>birth[i]
@@ -742,55 +774,54 @@ cdef int month_loop(
                 band += age >= age_edges[b]
             et = est_type[e]
             cell = &cube[pr, band, et, 0, 0]
+            masters = False
             for f in range(nf):
                 cell[N_STATES * f + ns[f]] += 1
-            if (<double>skill[i] - <double>skill0[i]) < r.risk_gain:
+                masters = masters or ns[f] == 2
+                if ns[f] == 1 and (sup_l >> f) & 1:
+                    legacy[pr, f] += 1
+            if masters:  # rules.tallies.shortfall_milli
+                short = 1.0 - (<double>skill[i] - <double>skill0[i]) / r.risk_gain
+                if short < 0.0:
+                    short = 0.0
+                if short > 1.0:
+                    short = 1.0
+                short = short * risk_keep[pr]
+                milli = <int64_t>floor(short * 1000.0)
                 for f in range(nf):
-                    risk[pr, f] += ns[f] == 2
+                    if ns[f] == 2:
+                        risk[pr, f] += milli
     return 0
 
 
 # ---------------------------------------------------------------------------------------------
 # Test shims: the kernel's own code, visible from Python
 # ---------------------------------------------------------------------------------------------
-def peer_counts(
-    Network net,
-    const uint8_t[:, ::1] state,
-    const float[::1] birth,
-    bint mentoring,
-    double gap,
-    int32_t[:, ::1] use,
-    int32_t[:, ::1] young,
-):
-    """The kernel's tie counts for every professional, OUT in ``use`` and ``young`` (N, F) (for
-    tests against ``rules.tie_counts`` and ``rules.mentor_counts``)."""
+def peer_counts(Network net, const uint8_t[:, ::1] state, int32_t[:, ::1] use):
+    """The kernel's tie counts for every professional, OUT in ``use`` (N, F) (for tests
+    against ``rules.tie_counts``)."""
     cdef Py_ssize_t n = state.shape[0]
     cdef int nf = <int>state.shape[1]
     cdef Py_ssize_t i
     cdef int f
     cdef int u[MAX_FAMILIES]
-    cdef int y[MAX_FAMILIES]
     cdef Lanes lanes
     check_families(nf)
     if net.complete:
         raise ValueError("peer_counts reads stored ties; the complete network has none")
     check_length("the network", net.n, n)
-    check_length("birth", birth.shape[0], n)
-    if (use.shape[0], use.shape[1], young.shape[0], young.shape[1]) != (n, nf, n, nf):
-        raise ValueError(f"use and young must have the shape of state, {(n, nf)}")
+    if (use.shape[0], use.shape[1]) != (n, nf):
+        raise ValueError(f"use must have the shape of state, {(n, nf)}")
     lanes = lanes_for(nf)
     cdef const int32_t[::1] indptr = net.indptr
     cdef const int32_t* indices_p = &net.indices[0] if net.indices.shape[0] > 0 else NULL
     cdef uint8_t[::1] mask = np.empty(n + 1, dtype=np.uint8)
-    cdef const float* birth_p = &birth[0] if n > 0 else NULL
     with nogil:
         pack_states(state, nf, &mask[0])
         for i in range(n):
-            count_ties(indices_p, indptr[i], indptr[i + 1], &mask[0], birth_p,
-                       <double>birth[i], mentoring, gap, nf, &lanes, u, y)
+            count_ties(indices_p, indptr[i], indptr[i + 1], &mask[0], nf, &lanes, u)
             for f in range(nf):
                 use[i, f] = u[f]
-                young[i, f] = y[f]
 
 
 def uniforms(uint64_t key, Py_ssize_t n, int slots, double[:, ::1] out):

@@ -2,7 +2,8 @@
 
 ``reference``: :func:`adoption_abm.rules.professionals_step`, NumPy, the readable spec.
 ``cython``: the compiled twin in ``_kernels.pyx``, bit-identical, much faster.
-Both take ``(pop, est, net, par, key, new_state)`` and return ``(cube, risk)``.
+Both take ``(pop, est, net, par, key, new_state)`` and return the month's
+:class:`~adoption_abm.rules.tallies.MonthTally` ``(cube, risk, legacy, courses)``.
 
 Both read the month's uniforms from the same counter-based stream (:mod:`adoption_abm.draws`),
 so one seed gives the same arrays whichever engine runs. (:mod:`adoption_abm.naive`, the
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from ..model.state import Establishments, Population
 
 ENGINES = ("cython", "reference")
-KERNEL_ABI = 3
+KERNEL_ABI = 4
 """The ``_kernels.ABI`` this module calls; a compiled file with another one is stale."""
 BUILD_HINT = (
     "install the package with `pip install .` (it needs a C compiler and builds the Cython "
@@ -35,7 +36,7 @@ BUILD_HINT = (
     "engine='reference' (--engine reference), the NumPy implementation, same results, slower"
 )
 
-StepFunction = Callable[..., tuple[np.ndarray, np.ndarray]]
+StepFunction = Callable[..., rules.MonthTally]
 
 
 class KernelUnavailable(ImportError):
@@ -75,7 +76,7 @@ def cython_step(
     *,
     lazy: bool = True,
     kernels: ModuleType | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> rules.MonthTally:
     """The compiled step, with the reference's signature.
 
     ``lazy=False`` reads the ties of every professional whose decision depends on them (what
@@ -87,11 +88,11 @@ def cython_step(
     if kernels is None:
         from . import _kernels as kernels
 
-    if net.complete and par.mentoring:
-        raise NotImplementedError("reverse mentoring is not defined on the complete network")
     n_prof, n_fam = par.adopt_mult.shape
     cube = np.zeros((n_prof, len(par.age_edges) + 1, par.n_types, n_fam, N_STATES), dtype=np.int64)
     risk = np.zeros((n_prof, n_fam), dtype=np.int64)
+    legacy = np.zeros((n_prof, n_fam), dtype=np.int64)
+    courses = np.zeros(n_prof, dtype=np.int64)
     kernels.professionals_step(
         kernels.Network(net.indptr, net.indices, net.complete),
         kernels.Professionals(
@@ -101,6 +102,8 @@ def cython_step(
             pop.propensity,
             pop.train_prob,
             pop.skill0,
+            pop.resist,
+            pop.support,
             pop.state,
             pop.skill,
             pop.trained,
@@ -110,9 +113,11 @@ def cython_step(
         kernel_month(par, key, kernels),
         cube,
         risk,
+        legacy,
+        courses,
         lazy,
     )
-    return cube, risk
+    return rules.MonthTally(cube, risk, legacy, courses)
 
 
 def kernel_month(par: rules.MonthParams, key: np.uint64, kernels: ModuleType):
@@ -127,16 +132,21 @@ def kernel_month(par: rules.MonthParams, key: np.uint64, kernels: ModuleType):
         f64(par.q),
         f64(par.adopt_mult),
         f64(par.master_mult),
+        f64(par.quit_mult),
+        f64(par.risk_keep),
         f64(par.age_edges),
         skill_effect=par.skill_effect,
         skill_mastery_effect=par.skill_mastery_effect,
         train_adopt_boost=par.train_adopt_boost,
         train_master_boost=par.train_master_boost,
         train_skill_gain=par.train_skill_gain,
-        mentoring=par.mentoring,
-        mentoring_adoption=par.mentoring_adoption,
-        mentoring_learning=par.mentoring_learning,
-        mentoring_gap=par.mentoring_gap,
+        mentor_adopt_boost=par.mentor_adopt_boost,
+        mentor_master_boost=par.mentor_master_boost,
+        relearn_boost=par.relearn_boost,
+        resist_threshold=par.resist_threshold,
+        resist_factor=par.resist_factor,
+        quit_trained_keep=par.quit_trained_keep,
+        quit_mentored_keep=par.quit_mentored_keep,
         risk_gain=par.risk_gain,
         t_end=par.t_end,
         key=np.uint64(key),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..rules.cohorts import attitude_by_age, draw_resisters, initial_training
 from ..scenario.errors import ScenarioError
 from ..scenario.schema import Scenario
 from .state import Establishments, Population
@@ -140,6 +141,7 @@ def build(
     state = np.where(u < p_mastered, 2, np.where(u < p_mastered + p_using, 1, 0)).astype(np.uint8)
     state *= deployed[establishment]
 
+    attitude = attitude_by_age(scenario, attitude, age)
     birth = (start_year - age).astype(np.float32)
     skill32 = skill.astype(np.float32)
     pop = Population(
@@ -159,4 +161,10 @@ def build(
         start=start.astype(np.int32),
         deployed=np.ascontiguousarray(deployed),
     )
+    # mechanisms v2 (their draws come last, and only when switched on): initial training by
+    # graduation cohort, resisters
+    rows = np.arange(n)
+    graduation = start_year - age + per_prof(lambda p: p.entry_age)
+    initial_training(pop, scenario, rows, graduation, rng)
+    draw_resisters(pop, scenario, rows, age, rng)
     return pop, est

@@ -18,8 +18,13 @@ import polars as pl
 
 from .. import rules
 from ..engines.registry import ENGINES, StepFunction, get_engine
+from ..outputs.deployment import DeploymentLog
 from ..outputs.indicators import Outputs, month_label, potential_table
+from ..rules.downgrading import attitude_feedback
+from ..rules.generations import release, releases_in
+from ..rules.mentoring import Pairs, mentoring_load, pair_mentors
 from ..rules.stream import month_key
+from ..rules.tallies import MonthTally
 from ..scenario.calendar import MONTHS
 from ..scenario.errors import ScenarioError
 from ..scenario.interventions import validate_interventions
@@ -40,7 +45,10 @@ class Tallies(NamedTuple):
 
     cubes: list[np.ndarray]  # (P, B, T, F, S) professionals by profession, age band, type,
     # family and state
-    risks: list[np.ndarray]  # (P, F) masters whose skill grew too little (downgrading risk)
+    risks: list[np.ndarray]  # (P, F) masters' downgrading shortfall, in thousandths
+    legacy: list[np.ndarray]  # (P, F) users of a new generation who master the old one
+    courses: list[np.ndarray]  # (P,) courses taken in the month
+    mentoring: list[np.ndarray]  # (P,) mentoring pairings active (mentee and mentor sides)
 
 
 class AdoptionModel(mesa.Model):
@@ -58,7 +66,8 @@ class AdoptionModel(mesa.Model):
             demand by :meth:`professional` / :meth:`establishment`.
         interventions: policy interventions (see :mod:`adoption_abm.policies`), added to the
             scenario's own.
-        overrides: dotted scenario fields to replace, e.g. ``{"behaviour.mentoring": True}``.
+        overrides: dotted scenario fields to replace, e.g.
+            ``{"mechanisms.mentoring.enabled": False}``.
         seed: integer seed in ``[0, 2**64)`` (what ``mesa.batch_run`` passes); same as
             ``rng=seed``.
         rng: seed or ``numpy.random.Generator`` handed to Mesa; all randomness comes from it.
@@ -128,12 +137,13 @@ class AdoptionModel(mesa.Model):
         )
         self.levers = self.policy.levers_at(0)
         rules.refresh(self.pop, self.est, sc, self.year, self.levers)
+        self.pairs: Pairs = pair_mentors(self.pop, self.est, sc, self.year, self.levers, self.rng)
 
         # data: tallies of month 0, then one per step
         self._potential = potential_table(sc, self.n_months)
-        self._cubes: list[np.ndarray] = []
-        self._risks: list[np.ndarray] = []
-        self._record(*rules.tally(self.pop, self.est, self.month_params(0), self.pop.state))
+        self._tallies = Tallies([], [], [], [], [])
+        self.deployment_log = DeploymentLog(self.est, len(sc.type_ids))  # outputs.deployment
+        self._record(rules.tally(self.pop, self.est, self.month_params(0), self.pop.state))
 
         self._professionals: dict[int, Professional] = {}
         self._establishments: dict[int, Establishment] = {}
@@ -160,7 +170,7 @@ class AdoptionModel(mesa.Model):
     @property
     def tallies(self) -> Tallies:
         """The monthly tallies so far (month 0 to the current month), as the engines gave them."""
-        return Tallies(self._cubes, self._risks)
+        return self._tallies
 
     def step(self) -> None:
         """Advance one month (see :mod:`adoption_abm.rules` for the order of events)."""
@@ -171,22 +181,29 @@ class AdoptionModel(mesa.Model):
         new_levers = self.policy.levers_at(m)
         levers_changed = new_levers is not self.levers
         self.levers = new_levers
-        entrants = rules.replace_retirees(
-            self.pop, self.est, self.inputs, self.year, self.levers, self.rng
-        )
-        if levers_changed or (self.month > 0 and self.month % MONTHS == 0):
-            rules.refresh(self.pop, self.est, self.inputs, self.year, self.levers)
-        elif len(entrants):
-            rules.refresh(self.pop, self.est, self.inputs, self.year, self.levers, rows=entrants)
+        sc = self.inputs
+        entrants = rules.replace_retirees(self.pop, self.est, sc, self.year, self.levers, self.rng)
+        self.pairs = self.pairs.without(entrants)
+        january = self.month > 0 and self.month % MONTHS == 0
         par = self.month_params(m)
+        if january:
+            attitude_feedback(self.pop, sc, par, self._potential[self.month])
+        if levers_changed or january:
+            rules.refresh(self.pop, self.est, sc, self.year, self.levers)
+        elif len(entrants):
+            rules.refresh(self.pop, self.est, sc, self.year, self.levers, rows=entrants)
+        if january:
+            self.pairs = pair_mentors(self.pop, self.est, sc, self.year, self.levers, self.rng)
+        for family in releases_in(sc, m):
+            release(self.pop, family)
         key = month_key(self.rng)
-        cube, risk = self._step_professionals(
+        counts = self._step_professionals(
             self.pop, self.est, self.network, par, key, self._next_state
         )
         self.pop.state, self._next_state = self._next_state, self.pop.state
-        rules.deployment_step(self.est, self.inputs, self.rhythm, m, self.levers, self.rng)
+        rules.deployment_step(self.est, sc, self.rhythm, m, self.levers, self.rng)
         self.month = m
-        self._record(cube, risk)
+        self._record(MonthTally(*counts))
         self.datacollector.collect(self)
         if self.month >= self.n_months:
             self.running = False
@@ -204,14 +221,19 @@ class AdoptionModel(mesa.Model):
         return self
 
     # ------------------------------------------------------------------------------------------
-    def _record(self, cube: np.ndarray, risk: np.ndarray) -> None:
-        self._cubes.append(cube)
-        self._risks.append(risk)
+    def _record(self, counts: MonthTally) -> None:
+        t = self._tallies
+        t.cubes.append(counts.cube)
+        t.risks.append(counts.risk)
+        t.legacy.append(counts.legacy)
+        t.courses.append(counts.courses)
+        t.mentoring.append(mentoring_load(self.pop, self.pairs, len(self.inputs.professions)))
+        self.deployment_log.record(self.pop, self.est, self.month)
         self._latest: dict[str, float] | None = None
 
     def outputs(self) -> Outputs:
         """Indicators over the months simulated so far."""
-        return Outputs(self.inputs, np.stack(self._cubes), np.stack(self._risks), self._potential)
+        return Outputs.from_tallies(self.inputs, self._tallies, self._potential)
 
     def timeseries(self) -> pl.DataFrame:
         """Month × profession × family: adoption and mastery shares, potential, realised, FTE."""
@@ -232,13 +254,9 @@ class AdoptionModel(mesa.Model):
     def latest(self) -> dict[str, float]:
         """This month's headline indicators (what the DataCollector records)."""
         if self._latest is None:
-            m = len(self._cubes) - 1
-            out = Outputs(
-                self.inputs,
-                self._cubes[-1][None],
-                self._risks[-1][None],
-                self._potential[m : m + 1],
-            )
+            m = len(self._tallies.cubes) - 1
+            last = Tallies(*([values[-1]] for values in self._tallies))
+            out = Outputs.from_tallies(self.inputs, last, self._potential[m : m + 1])
             row = {k: v[0] for k, v in out.indicator_columns().items()}
             row.update(month=m, date=month_label(self.inputs, m), year=self.year)
             row = {k: float(v) if isinstance(v, np.floating) else v for k, v in row.items()}

@@ -64,8 +64,16 @@ class Population:
     access: np.ndarray  # float32 in [0, 1], access to continuing training
     state: np.ndarray  # uint8 (N, F), a State per family
     trained: np.ndarray  # uint8 (N, F), 1 once trained on the family
+    resist: np.ndarray = field(default=None)  # uint8 (N,), 1: a resister (mechanisms.resistance)
+    support: np.ndarray = field(default=None)  # uint8 (N, F), bits: MENTORED, LEGACY
     propensity: np.ndarray = field(default=None)  # float32, adoption multiplier (rules.refresh)
     train_prob: np.ndarray = field(default=None)  # float32, monthly training probability
+
+    def __post_init__(self) -> None:
+        if self.resist is None:
+            self.resist = np.zeros(len(self.profession), dtype=np.uint8)
+        if self.support is None:
+            self.support = np.zeros_like(self.trained)
 
     @property
     def n(self) -> int:
@@ -84,6 +92,8 @@ class Population:
             _check(f"pop.{name}", getattr(self, name), np.float32, (n,))
         _check("pop.state", self.state, np.uint8, (n, f))
         _check("pop.trained", self.trained, np.uint8, (n, f))
+        _check("pop.resist", self.resist, np.uint8, (n,))
+        _check("pop.support", self.support, np.uint8, (n, f))
         for name in ("propensity", "train_prob"):
             if getattr(self, name) is not None:
                 _check(f"pop.{name}", getattr(self, name), np.float32, (n,))

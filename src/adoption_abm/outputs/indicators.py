@@ -10,8 +10,8 @@ Definitions (fractions in 0-1):
 
 * **potential** of a profession = Σ_f potential share of family f (scenario table, at the end of
   the month); of a group = headcount-weighted mean over its professions.
-* **realised** of a profession = Σ_f potential_f × share of the profession that masters f; of a
-  group, headcount-weighted mean.
+* **realised** of a profession = Σ_f potential_f × (share of the profession that masters f +
+  carryover_f × share of legacy users); of a group, headcount-weighted mean.
 * **fte_freed** (real scale): realised × headcount × FTE per head for a profession; the sum over
   professions for ``medical``, ``non_medical`` and ``eight_professions``; ``all`` extrapolates the
   eight professions' realised gain to the whole workforce (``workforce.total``), as the seeds do.
@@ -20,9 +20,13 @@ Definitions (fractions in 0-1):
   ``gap_profession``, ``gap_age`` and ``gap_establishment`` are the ranges (max - min) of
   effectiveness across professions, age bands and establishment types; ``multi_speed_gap`` is
   the largest of the three.
-* **downgrading_risk**: share of the non-medical professions' freed time that is freed for
-  professionals whose digital skill grew by less than ``behaviour.downgrading_skill_gain``
-  since they entered the model.
+* **downgrading_risk**: share of the non-medical professions' freed time weighted by the
+  masters' shortfall ``clip(1 - skill growth / mechanisms.downgrading.skill_gain, 0, 1) ·
+  (1 - task opening)`` (continuous in skill growth); also per profession.
+* **learning** (``mechanisms.learning``): share of working time spent on courses, mentoring and
+  families in use not yet mastered; **net_realised** = realised − learning (realised is gross).
+* **legacy users** of a new generation (``mechanisms.generations``) count as ``carryover`` of a
+  master in realised time freed (the breakdowns by age band and type count masters only).
 * **realised_gain**: realised minus its value in the initial state (month 0), the seed's frame
   ("gains de productivité ... par rapport à aujourd'hui").
 * **breakdown** by age band and by establishment type (:meth:`Outputs.breakdown`): for a group
@@ -42,7 +46,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..rules.generations import carryover
 from ..rules.states import MASTERED, USING
+from ..rules.tallies import RISK_UNIT
 from ..scenario.calendar import (
     MONTHS,
     REPORT_YEARS,
@@ -78,15 +84,30 @@ def month_label(scenario: Scenario, month: int) -> str:
 
 
 class Outputs:
-    """Indicators computed from the tallies of months ``0..len(cubes)-1``."""
+    """Indicators computed from the tallies of months ``0..len(cubes)-1``.
+
+    ``legacy``, ``courses`` and ``mentoring`` (see ``model.Tallies``) are zero when not given.
+    """
 
     def __init__(
-        self, scenario: Scenario, cubes: np.ndarray, risks: np.ndarray, potential: np.ndarray
+        self,
+        scenario: Scenario,
+        cubes: np.ndarray,
+        risks: np.ndarray,
+        potential: np.ndarray,
+        legacy: np.ndarray | None = None,
+        courses: np.ndarray | None = None,
+        mentoring: np.ndarray | None = None,
     ):
         self.scenario = scenario
         self.cube = cubes.astype(np.float64)  # (M, P, B, T, F, S): S states
-        self.risk = risks.astype(np.float64)  # (M, P, F)
+        self.risk = risks.astype(np.float64) / RISK_UNIT  # (M, P, F) Σ shortfall of masters
         self.pot = potential[: len(cubes)]  # (M, P, F)
+        m, p, f = self.risk.shape
+        self.legacy = np.zeros((m, p, f)) if legacy is None else legacy.astype(np.float64)
+        self.courses = np.zeros((m, p)) if courses is None else courses.astype(np.float64)
+        self.mentoring = np.zeros((m, p)) if mentoring is None else mentoring.astype(np.float64)
+        self.carryover = carryover(scenario)  # (F,)
         profs = scenario.profession_ids
         self.headcount = np.array([scenario.professions[p].headcount for p in profs])
         self.medical = np.array([scenario.professions[p].group == "medical" for p in profs])
@@ -94,6 +115,19 @@ class Outputs:
         n_fam = len(self.families)
         self.n_agents = self.cube[0].sum(axis=(1, 2, 3, 4)) / n_fam  # (P,)
         self.weight = self.headcount / np.maximum(self.n_agents, 1)  # persons per agent
+
+    @classmethod
+    def from_tallies(cls, scenario: Scenario, tallies: Any, potential: np.ndarray) -> Outputs:
+        """From a model's ``Tallies`` (lists of monthly arrays)."""
+        return cls(
+            scenario,
+            np.stack(tallies.cubes),
+            np.stack(tallies.risks),
+            potential,
+            np.stack(tallies.legacy),
+            np.stack(tallies.courses),
+            np.stack(tallies.mentoring),
+        )
 
     # profession level ----------------------------------------------------------------------
     def mastery_share(self) -> np.ndarray:
@@ -106,13 +140,43 @@ class Outputs:
         used = self.cube[..., USING:].sum(axis=(2, 3, 5))
         return used / np.maximum(self.n_agents, 1)[None, :, None]
 
+    def legacy_share(self) -> np.ndarray:
+        """(M, P, F) share using a new generation with the old one's mastery."""
+        return self.legacy / np.maximum(self.n_agents, 1)[None, :, None]
+
     def realised_by_family(self) -> np.ndarray:
-        return self.pot * self.mastery_share()
+        """(M, P, F) share of working time freed: potential × (masters + carryover × legacy
+        users) (gross of learning time)."""
+        effective = self.mastery_share() + self.carryover[None, None, :] * self.legacy_share()
+        return self.pot * effective
+
+    def learning_time(self) -> np.ndarray:
+        """(M, P) share of working time spent learning (``mechanisms.learning``; 0 when off):
+        courses, mentoring pairings and users still learning a family, in hours, over the
+        working hours of the profession's professionals."""
+        mech = self.scenario.mechanisms
+        le = mech.learning
+        if not le.enabled:
+            return np.zeros(self.courses.shape)
+        using = self.cube[..., USING].sum(axis=(2, 3, 4))  # (M, P) (professional, family) pairs
+        hours = (
+            le.hours_per_course * self.courses
+            + mech.mentoring.hours_per_month * self.mentoring
+            + le.hours_while_using * using
+        )
+        work = np.maximum(self.n_agents, 1)[None, :] * le.working_hours_per_month
+        return hours / work
 
     def by_profession(self) -> dict[str, np.ndarray]:
         realised = self.realised_by_family().sum(axis=2)
         potential = self.pot.sum(axis=2)
-        return {"potential": potential, "realised": realised}
+        learning = self.learning_time()
+        return {
+            "potential": potential,
+            "realised": realised,
+            "learning": learning,
+            "net": realised - learning,
+        }
 
     def _grouped(self, values: np.ndarray) -> dict[str, np.ndarray]:
         """Headcount-weighted means over professions: all, medical, non_medical. values (M, P)."""
@@ -160,12 +224,20 @@ class Outputs:
         return np.where(ok.any(axis=1), hi - lo, np.nan)
 
     def downgrading_risk(self) -> np.ndarray:
+        """(M,) share of the non-medical professions' freed time weighted by the masters'
+        shortfall (continuous in skill growth; see ``rules.tallies.shortfall_milli``)."""
         nm = ~self.medical
         w = self.weight[None, :, None]
         at_risk = (self.risk * self.pot * w)[:, nm].sum(axis=(1, 2))
         mastered = self.cube[..., MASTERED].sum(axis=(2, 3))
         freed = (mastered * self.pot * w)[:, nm].sum(axis=(1, 2))
         return np.divide(at_risk, freed, out=np.zeros_like(freed), where=freed > 0)
+
+    def downgrading_by_profession(self) -> np.ndarray:
+        """(M, P) the same share, profession by profession (NaN where nothing is freed)."""
+        at_risk = (self.risk * self.pot).sum(axis=2)
+        freed = (self.cube[..., MASTERED].sum(axis=(2, 3)) * self.pot).sum(axis=2)
+        return np.divide(at_risk, freed, out=np.full_like(freed, np.nan), where=freed > 0)
 
     # frames ----------------------------------------------------------------------------------
     def indicators(self) -> pl.DataFrame:
@@ -194,8 +266,15 @@ class Outputs:
             cols[f"potential_{k}"] = pot_g[k]
         for k in GROUP_KEYS:
             cols[f"realised_{k}"] = real_g[k]
+        learn_g = self._grouped(prof["learning"])
+        for k in GROUP_KEYS:
+            cols[f"learning_{k}"] = learn_g[k]
+        for k in GROUP_KEYS:
+            cols[f"net_realised_{k}"] = real_g[k] - learn_g[k]
         for k in ("all", "medical", "non_medical", "eight_professions"):
             cols[f"fte_freed_{k}"] = fte[k]
+        net_fte = self.fte(prof["net"], real_g["all"] - learn_g["all"])
+        cols["fte_net_all"] = net_fte["all"]
         cols.update(gaps)
         cols["multi_speed_gap"] = np.nanmax(np.vstack(list(gaps.values())), axis=0)
         cols["downgrading_risk"] = self.downgrading_risk()
@@ -304,6 +383,9 @@ class Outputs:
                 for f, fam in enumerate(self.families)
             }
         gain_g = {k: v - v[0] for k, v in real_g.items()}
+        learn_g = self._grouped(prof["learning"])
+        net_g = {k: real_g[k] - learn_g[k] for k in GROUP_KEYS}
+        risk_p = self.downgrading_by_profession()[m]
         sc = self.scenario
 
         def groups(axis: str, names: list[str]) -> dict[str, dict[str, float | None]]:
@@ -317,12 +399,17 @@ class Outputs:
             "potential": block(pot_g, prof["potential"]),
             "realised": block(real_g, prof["realised"]),
             "realised_gain": block(gain_g, prof["realised"] - prof["realised"][:1]),
+            "learning": block(learn_g, prof["learning"]),
+            "net_realised": block(net_g, prof["net"]),
             "fte_freed": fte_block,
             "mix": mix,
             "multi_speed_gap": {
                 a: float(self.gap(a)[m]) for a in ("profession", "age", "establishment")
             },
             "downgrading_risk": float(self.downgrading_risk()[m]),
+            "downgrading_risk_by_profession": {
+                pid: _number(risk_p[p]) for p, pid in enumerate(pids)
+            },
             "by_age_band": groups("age", age_band_keys(sc.indicators.age_bands)),
             "by_establishment_type": groups("establishment", sc.type_ids),
         }

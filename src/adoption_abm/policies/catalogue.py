@@ -29,10 +29,14 @@ Channel = Literal[
     "reach",
     "skill_gain",
     "training_boost",
-    "mentoring",
+    "mentoring_take_up",
+    "mentoring_capacity",
+    "support",
     "entrant_skill",
     "entrant_attitude",
     "entry_age",
+    "entrant_exposure",
+    "task_opening",
     "reinvestment",
 ]
 
@@ -50,7 +54,11 @@ TARGETS_BY_CHANNEL: dict[str, tuple[str, ...]] = {
     "deployment": ("establishment_types",),
     "skill_gain": (),
     "training_boost": (),
-    "mentoring": (),
+    "mentoring_take_up": (),
+    "mentoring_capacity": (),
+    "support": (),
+    "entrant_exposure": ("professions",),
+    "task_opening": ("professions",),
 }
 """Which target dimensions each channel can be restricted by (per agent, per profession, ...)."""
 
@@ -103,11 +111,13 @@ class Effect(BaseModel):
             "entrant_skill",
             "entrant_attitude",
             "entry_age",
+            "entrant_exposure",
+            "task_opening",
             "reinvestment",
         )
         if (
             multiplier
-            and self.channel not in ("reach", "mentoring")
+            and self.channel not in ("reach", "support")
             and MAX_INTENSITY * self.value <= -1
         ):
             raise ValueError(

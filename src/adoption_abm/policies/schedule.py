@@ -130,8 +130,10 @@ class PolicySchedule:
             "entrant_skill": zeros.copy(),
             "entrant_attitude": zeros.copy(),
             "entry_age": zeros.copy(),
+            "entrant_exposure": zeros.copy(),
         }
         reinvest = zeros.copy()
+        opening = zeros.copy()
         agent: list[AgentEffect] = []
         cat = catalogue().proposals
         for k, e, amp in key:
@@ -166,14 +168,16 @@ class PolicySchedule:
                 lv.training_skill_gain *= mult
             elif ch == "training_boost":
                 lv.training_boost *= mult
-            elif ch == "mentoring":
-                lv.mentoring = True
-                if self.scenario.behaviour.mentoring:
-                    lv.mentoring_intensity *= mult
-                else:
-                    lv.mentoring_intensity = amp
+            elif ch == "mentoring_take_up":
+                lv.mentoring_take_up *= mult
+            elif ch == "mentoring_capacity":
+                lv.mentoring_capacity *= mult
+            elif ch == "support":
+                lv.support *= mult
             elif ch in entrant:
                 entrant[ch][prof] += amp
+            elif ch == "task_opening":
+                opening[prof] += amp
             elif ch == "reinvestment":
                 reinvest[prof] += amp
         lv.agent_effects = tuple(agent)
@@ -183,6 +187,10 @@ class PolicySchedule:
             lv.entrant_attitude_shift = entrant["entrant_attitude"]
         if entrant["entry_age"].any():
             lv.entry_age_shift = entrant["entry_age"]
+        if entrant["entrant_exposure"].any():
+            lv.entrant_exposure = entrant["entrant_exposure"]
+        if opening.any():
+            lv.task_opening = np.clip(opening, 0.0, 1.0)
         lv.extra["reinvestment"] = reinvest
         return lv
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..scenario.schema import Scenario
+from .cohorts import attitude_by_age, draw_resisters, initial_training
 from .levers import Levers
 from .states import NOT_USING
 
@@ -27,8 +28,11 @@ def replace_retirees(
     month) with entrants in the same posts and ties; return their rows.
 
     Runs every month, so retirements and arrivals spread over the year as birthdays do.
-    Entrants start from scratch (nothing used, nothing trained unless a policy trains them).
-    Draws from ``rng`` only for the replaced, in row order. The caller refreshes them.
+    Entrants use nothing; with ``mechanisms.cohorts`` on they arrive trained on each family
+    with their graduation cohort's exposure (plus proposals 1-3's lever) and with an attitude
+    that depends on their age; with ``mechanisms.resistance`` on, some are resisters.
+    Draws from ``rng`` only for the replaced, in row order (the mechanisms' draws after the
+    others, and only when switched on). The caller refreshes them.
     """
     age = t - pop.birth.astype(np.float64)
     out = np.flatnonzero(age >= pop.retire_age)
@@ -53,9 +57,16 @@ def replace_retirees(
             attitude = attitude + levers.entrant_attitude_shift[prof]
         pop.birth[out] = (t - entry).astype(np.float32)
         pop.retire_age[out] = retire.astype(np.float32)
+        attitude = attitude_by_age(scenario, np.clip(attitude, 0.0, 1.0), entry)
         pop.attitude[out] = np.clip(attitude, 0.0, 1.0).astype(np.float32)
         pop.skill[out] = np.clip(skill, 0.0, 1.0).astype(np.float32)
         pop.skill0[out] = pop.skill[out]
         pop.state[out] = NOT_USING
         pop.trained[out] = 0
+        pop.support[out] = 0
+        pop.resist[out] = 0
+        extra = None if levers.entrant_exposure is None else levers.entrant_exposure[prof]
+        deployed = est.deployed[pop.establishment[out]]
+        initial_training(pop, scenario, out, t, rng, extra, deployed)
+        draw_resisters(pop, scenario, out, entry, rng)
     return out

@@ -31,7 +31,7 @@ class AgentEffect:
 class Levers:
     """Multipliers and switches that interventions act through. All neutral by default.
 
-    Arrays are indexed ``[profession, family]`` (``P x 3``), ``[type, family]`` (``T x 3``)
+    Arrays are indexed ``[profession, family]`` (``P x F``), ``[type, family]`` (``T x F``)
     or ``[profession]``; effects on some professionals only are ``agent_effects``.
     """
 
@@ -39,13 +39,16 @@ class Levers:
     mastery: np.ndarray  # (P, F) multiplier on mastery hazards
     deployment: np.ndarray  # (T, F) multiplier on establishments' deployment hazards
     training: np.ndarray  # (P,) multiplier on training probability
-    mentoring: bool = False  # reverse mentoring on (in addition to the scenario's switch)
-    mentoring_intensity: float = 1.0  # multiplier on the mentoring weights
+    mentoring_take_up: float = 1.0  # multiplier on mechanisms.mentoring.take_up (proposal 7)
+    mentoring_capacity: float = 1.0  # multiplier on mechanisms.mentoring.capacity
+    support: float = 1.0  # multiplier on the discontinuance hazard (support for users)
     training_skill_gain: float = 1.0  # multiplier on the skill gained per course
     training_boost: float = 1.0  # multiplier on the adoption and mastery boosts of the trained
     entrant_skill_shift: np.ndarray | None = None  # (P,) extra skill of entrants
     entrant_attitude_shift: np.ndarray | None = None  # (P,) extra attitude of entrants
     entry_age_shift: np.ndarray | None = None  # (P,) years added to entry age
+    entrant_exposure: np.ndarray | None = None  # (P,) extra share of entrants trained per family
+    task_opening: np.ndarray | None = None  # (P,) share of the downgrading pressure removed
     agent_effects: tuple[AgentEffect, ...] = ()  # targeted effects, applied in order by refresh
     extra: dict = field(default_factory=dict)  # free room for output-side levers
 

@@ -1,5 +1,5 @@
-"""The professionals' monthly step: adoption, mastery and training (the readable specification
-that ``engines/_kernels.pyx`` reproduces bit for bit)."""
+"""The professionals' monthly step: adoption, mastery, discontinuance and training (the readable
+specification that ``engines/_kernels.pyx`` reproduces bit for bit)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .params import MonthParams
-from .peers import mentor_counts, tie_counts
-from .states import MASTERED, NOT_USING, USING
+from .peers import tie_counts
+from .states import LEGACY, MASTERED, MENTORED, NOT_USING, USING
 from .stream import one_minus_exp_neg, slots, training_slot, uniforms
-from .tallies import tally
+from .tallies import MonthTally, tally
 
 if TYPE_CHECKING:
     from ..model.network import Network
@@ -25,48 +25,60 @@ def professionals_step(
     par: MonthParams,
     key: np.uint64,
     new_state: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> MonthTally:
     """One month for every professional, in NumPy. The compiled kernel is its exact twin.
 
     Reads ``pop.state`` (last month) and writes this month's states into ``new_state``; updates
     ``pop.trained`` and ``pop.skill`` in place (only one's own row is read). Returns the
-    month's tallies (:func:`tally`).
+    month's tallies (:func:`tally`). Each family's uniform ``u`` decides its one transition:
+    adoption if ``u < 1 - exp(-x)``; for a user, mastery if ``u < 1 - exp(-m)``, else
+    discontinuance if ``1 - u < 1 - exp(-d)`` (the two ends of the unit interval).
     """
     n = pop.n
     state = pop.state
     n_fam = state.shape[1]
     u = uniforms(key, n, slots(n_fam))
+    uf = u[:, :n_fam]
     prof = pop.profession
     deployed = est.deployed[pop.establishment] == 1  # (N, F)
     trained = pop.trained == 1
+    mentored = (pop.support & MENTORED) != 0
+    legacy = (pop.support & LEGACY) != 0
+    resister = (pop.resist == 1)[:, None]
     skill = pop.skill.astype(np.float64)
 
     deg = net.degree()
     using = tie_counts(net, state >= USING)
     share = np.zeros((n, n_fam))
     np.divide(using, deg[:, None], out=share, where=deg[:, None] > 0)
-    mentor = np.zeros((n, n_fam))
-    if par.mentoring:
-        young = mentor_counts(net, state, pop.birth, par.mentoring_gap)
-        np.divide(young, deg[:, None], out=mentor, where=deg[:, None] > 0)
 
     base = pop.propensity.astype(np.float64) * (1.0 + par.skill_effect * (skill - 0.5))
 
     # not using -> using
-    a = par.p[None, :] + par.q[None, :] * share + par.mentoring_adoption * mentor
+    a = par.p[None, :] + par.q[None, :] * share
     x = a * base[:, None] * par.adopt_mult[prof]
     x = np.where(trained, x * (1.0 + par.train_adopt_boost), x)
-    adopt = (state == NOT_USING) & deployed & (u[:, :n_fam] < one_minus_exp_neg(x))
+    x = np.where(mentored, x * (1.0 + par.mentor_adopt_boost), x)
+    x = np.where(resister & (share < par.resist_threshold), x * par.resist_factor, x)
+    adopt = (state == NOT_USING) & deployed & (uf < one_minus_exp_neg(x))
 
     # using -> mastered
     m = par.master_mult[prof] * (1.0 + par.skill_mastery_effect * (skill - 0.5))[:, None]
     m = np.where(trained, m * (1.0 + par.train_master_boost), m)
-    m = m * (1.0 + par.mentoring_learning * mentor)
-    master = (state == USING) & (u[:, :n_fam] < one_minus_exp_neg(m))
+    m = np.where(mentored, m * (1.0 + par.mentor_master_boost), m)
+    m = np.where(legacy, m * (1.0 + par.relearn_boost), m)
+    master = (state == USING) & (uf < one_minus_exp_neg(m))
+
+    # using -> not using (discontinuance), at the other end of the same uniform
+    d = par.quit_mult[prof]
+    d = np.where(trained, d * par.quit_trained_keep, d)
+    d = np.where(mentored, d * par.quit_mentored_keep, d)
+    quit_ = (state == USING) & ~master & ((1.0 - uf) < one_minus_exp_neg(d))
 
     new_state[...] = state
     new_state[adopt] = USING
     new_state[master] = MASTERED
+    new_state[quit_] = NOT_USING
 
     # training: one course on an eligible family, chosen with the same uniform
     eligible = deployed & (state < MASTERED) & ~trained
@@ -83,4 +95,4 @@ def professionals_step(
         s = skill[who]
         pop.skill[who] = (s + par.train_skill_gain * (1.0 - s)).astype(np.float32)
 
-    return tally(pop, est, par, new_state)
+    return tally(pop, est, par, new_state, courses_of=who)

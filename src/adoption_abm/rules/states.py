@@ -18,3 +18,7 @@ NOT_USING, USING, MASTERED = State.NOT_USING.value, State.USING.value, State.MAS
 STATE_NAMES = tuple(s.name.lower() for s in State)
 """``("not_using", "using", "mastered")``: the states' names in outputs."""
 N_STATES = len(State)
+
+MENTORED, LEGACY = 1, 2
+"""Bits of ``pop.support[i, f]``: mentored on the family this year (reverse mentoring); uses a
+new generation of it with the mastery of the previous one (generations)."""

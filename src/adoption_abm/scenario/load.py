@@ -13,8 +13,9 @@ from pydantic import (
     ValidationError,
 )
 
+from .blocks import Block, _holds_numbers
 from .errors import ScenarioError, format_errors
-from .schema import Block, Scenario, _holds_numbers
+from .schema import Scenario
 
 
 def builtin_scenarios() -> list[str]:
@@ -64,7 +65,8 @@ def with_overrides(
 ) -> Scenario:
     """Return a copy of ``scenario`` with dotted-path fields replaced, re-validated.
 
-    ``{"behaviour.mentoring": True, "technologies.ai.peer": 0.5}``. Unknown paths are errors.
+    ``{"mechanisms.mentoring.enabled": False, "technologies.ai.peer": 0.5}``. Unknown paths
+    are errors.
     """
     data = scenario.model_dump()
     for dotted, value in overrides.items():

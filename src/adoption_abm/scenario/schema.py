@@ -23,9 +23,11 @@ from pydantic import (
     model_validator,
 )
 
+from .blocks import Block
 from .calendar import POLICY_START, month_index, n_months
 from .errors import ScenarioError, _CrossError
 from .interventions import Intervention, YearMonth, intervention_errors
+from .mechanisms import Mechanisms
 from .types import SHARE_TOL, Ident, NonNeg, Positive, Unit
 
 MAX_FAMILIES = 4
@@ -37,54 +39,6 @@ GROUPS: tuple[str, ...] = ("medical", "non_medical")
 
 
 RHYTHMS: tuple[str, ...] = ("slow", "central", "fast")
-
-
-class Block(BaseModel):
-    """A group of inputs that share a source. Every number must be covered by a source."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
-
-    source: str = Field(
-        "", description="Where the block's numbers come from, or 'assumption: why'."
-    )
-    sources: dict[str, str] = Field(
-        default_factory=dict, description="Per-field sources, overriding `source`."
-    )
-
-    @model_validator(mode="after")
-    def _every_number_has_a_source(self) -> Block:
-        fields = type(self).model_fields
-        for name in self.sources:
-            if name not in fields or name in ("source", "sources"):
-                allowed = sorted(n for n in fields if n not in ("source", "sources"))
-                raise ValueError(f"sources names unknown field {name!r}; allowed: {allowed}")
-        for name in fields:
-            if name in ("source", "sources"):
-                continue
-            value = getattr(self, name)
-            if _holds_numbers(value) and not (
-                self.sources.get(name, "").strip() or self.source.strip()
-            ):
-                raise ValueError(
-                    f'field {name!r} holds numbers but has no source: add `source = "..."` '
-                    f'to the block or `sources.{name} = "..."` (a document, or '
-                    "'assumption: ...')"
-                )
-        return self
-
-
-def _holds_numbers(value: Any) -> bool:
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int | float):
-        return True
-    if isinstance(value, Block):
-        return False  # a nested block carries its own sources
-    if isinstance(value, Mapping):
-        return any(_holds_numbers(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_holds_numbers(v) for v in value)
-    return False
 
 
 def _check_years(years: list[int]) -> list[int]:
@@ -385,23 +339,6 @@ class Behaviour(Block):
     training_mastery_boost: Boost = Field(
         description="Mastery rate x (1 + boost) once trained; at most 100 (x101: a certainty)."
     )
-    mentoring: bool = Field(False, description="Reverse mentoring switch (proposal 7).")
-    mentoring_adoption: YearlyRate = Field(
-        description="Yearly adoption rate per unit share of younger ties who master the family; "
-        "at most 50 (a month-one certainty)."
-    )
-    mentoring_learning: Boost = Field(
-        description="Mastery-rate slope on the share of younger ties who master the family; at "
-        "most 100 (x101: a certainty)."
-    )
-    mentoring_age_gap: Annotated[float, Field(ge=0, le=60, allow_inf_nan=False)] = Field(
-        description="Years younger a tie must be to mentor; at most 60 (more than a career: "
-        "no one could mentor)."
-    )
-    downgrading_skill_gain: Unit = Field(
-        description="Skill growth (0-1 scale) below which a paramedical's freed time counts as "
-        "at risk; at most 1 (the whole scale)."
-    )
 
 
 class NetworkParams(Block):
@@ -472,6 +409,10 @@ class Scenario(BaseModel):
     network: NetworkParams
     rhythms: dict[Ident, Rhythm]
     indicators: Indicators
+    mechanisms: Mechanisms = Field(
+        default_factory=Mechanisms,
+        description="The switchable mechanisms of the rules' version 2; left out: all off.",
+    )
     policy_start: YearMonth = Field(
         POLICY_START,
         description="'YYYY-MM' from which interventions act unless they give their own start: "
@@ -574,6 +515,7 @@ class Scenario(BaseModel):
                         errors.append(
                             (("roles", rid, key), f"unknown name {name!r}; allowed: {known}")
                         )
+        errors.extend(_mechanism_errors(self.mechanisms, profs, fams))
         if errors:
             raise _CrossError(errors)
         return self
@@ -614,6 +556,41 @@ class Scenario(BaseModel):
     @property
     def type_ids(self) -> list[str]:
         return list(self.establishment_types)
+
+
+def _mechanism_errors(mech: Mechanisms, profs: list[str], fams: list[str]) -> list:
+    """Errors of the mechanisms' tables: known families and professions, lengths that match."""
+    errors = []
+    co = mech.cohorts
+    for fam, values in co.exposure.items():
+        if fam not in fams:
+            errors.append(
+                (("mechanisms", "cohorts", "exposure", fam), f"unknown family; allowed: {fams}")
+            )
+        elif len(values) != len(co.years):
+            errors.append(
+                (
+                    ("mechanisms", "cohorts", "exposure", fam),
+                    f"has {len(values)} values for {len(co.years)} years",
+                )
+            )
+    for prof in mech.resistance.share:
+        if prof not in profs:
+            errors.append(
+                (
+                    ("mechanisms", "resistance", "share", prof),
+                    f"unknown profession; allowed: {profs}",
+                )
+            )
+    for k, rel in enumerate(mech.generations.releases):
+        if rel.family not in fams:
+            errors.append(
+                (
+                    ("mechanisms", "generations", "releases", k, "family"),
+                    f"unknown family {rel.family!r}; allowed: {fams}",
+                )
+            )
+    return errors
 
 
 def _family_errors(path: tuple, values: Mapping[str, Any], families: list[str]) -> list:

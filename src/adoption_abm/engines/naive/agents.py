@@ -73,32 +73,23 @@ class NaiveProfessional(mesa.Agent):
         deployed = self.establishment.deployed
         state = self.state
         trained = self.trained
-        mentoring = par.mentoring
 
         deg = len(self.ties)
         n_use = [0] * len(state)
-        n_young = [0] * len(state)
         n_fam = len(state)
-        if any(
-            (state[f] == 0 and deployed[f]) or (state[f] == 1 and mentoring) for f in range(n_fam)
-        ):
+        if any(state[f] == 0 and deployed[f] for f in range(n_fam)):
             for other in self.ties:
                 for f in range(self.model.n_fam):
                     if other.state[f] >= 1:
                         n_use[f] += 1
-                if mentoring and other.birth - self.birth >= par.mentoring_gap:
-                    for f in range(self.model.n_fam):
-                        if other.state[f] == 2:
-                            n_young[f] += 1
 
         skill = self.skill
         base = self.propensity * (1.0 + par.skill_effect * (skill - 0.5))
         new = list(state)
         for f in range(self.model.n_fam):
-            ment = n_young[f] / deg if deg else 0.0
             if state[f] == 0 and deployed[f]:
                 share = n_use[f] / deg if deg else 0.0
-                a = par.p[f] + par.q[f] * share + par.mentoring_adoption * ment
+                a = par.p[f] + par.q[f] * share
                 x = a * base * par.adopt_mult[self.profession][f]
                 if trained[f]:
                     x *= 1.0 + par.train_adopt_boost
@@ -110,7 +101,6 @@ class NaiveProfessional(mesa.Agent):
                 )
                 if trained[f]:
                     m *= 1.0 + par.train_master_boost
-                m *= 1.0 + par.mentoring_learning * ment
                 if self.random.random() < -math.expm1(-m):
                     new[f] = 2
 
@@ -129,12 +119,14 @@ class NaiveProfessional(mesa.Agent):
         cell = (
             (self.profession * model.n_bands + band) * model.n_types + self.establishment.type_index
         ) * model.n_fam
-        grew = self.skill - self.skill0 < model.par.risk_gain
+        # the downgrading shortfall in thousandths, as rules.tallies.shortfall_milli
+        short = min(max(1.0 - (self.skill - self.skill0) / model.par.risk_gain, 0.0), 1.0)
+        milli = math.floor(short * float(model.par.risk_keep[self.profession]) * 1000.0)
         for f in range(self.model.n_fam):
             s = self.state[f]
             model.cube[(cell + f) * 3 + s] += 1
-            if s == 2 and grew:
-                model.risk[self.profession * model.n_fam + f] += 1
+            if s == 2:
+                model.risk[self.profession * model.n_fam + f] += milli
 
     # yearly ----------------------------------------------------------------------------------
     def retire_or_stay(self, t: float) -> bool:

@@ -39,9 +39,32 @@ from ...scenario.load import load_scenario, with_overrides
 from ...scenario.schema import Scenario
 from .agents import NaiveEstablishment, NaiveProfessional
 
+CORE_RULES = {
+    f"mechanisms.{name}.enabled": False
+    for name in (
+        "cohorts",
+        "mentoring",
+        "resistance",
+        "discontinuance",
+        "generations",
+        "learning",
+        "downgrading",
+    )
+}
+"""Overrides that switch every mechanism of version 2 off: the core rules the naive baseline
+implements (pass them to an AdoptionModel to compare with it)."""
+
+
+def core_rules(scenario: Scenario) -> Scenario:
+    """``scenario`` with every mechanism of version 2 switched off (the naive model's rules)."""
+    return with_overrides(scenario, CORE_RULES)
+
 
 class NaiveModel(mesa.Model):
     """The adoption model with one Python object per professional (baseline; no policies).
+
+    It implements the core rules (adoption, mastery, training, demography, deployment): the
+    mechanisms of version 2 are switched off (:data:`CORE_RULES`), whatever the scenario says.
 
     Args mirror :class:`~adoption_abm.model.AdoptionModel`: ``scenario``, ``rhythm``,
     ``scale``, ``overrides``, ``seed`` / ``rng``. :meth:`from_model` starts from another
@@ -65,6 +88,7 @@ class NaiveModel(mesa.Model):
         sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         if overrides:
             sc = with_overrides(sc, overrides)
+        sc = core_rules(sc)
         if sc.interventions:
             raise ScenarioError(
                 "interventions", [("interventions", "the naive model runs the baseline only")]
@@ -161,7 +185,9 @@ class NaiveModel(mesa.Model):
     @property
     def tallies(self) -> Tallies:
         """The monthly tallies so far, as :attr:`AdoptionModel.tallies` has them."""
-        return Tallies(self._cubes, self._risks)
+        zeros = [np.zeros_like(r) for r in self._risks]
+        courses = [np.zeros(self.n_prof, dtype=np.int64) for _ in self._risks]
+        return Tallies(self._cubes, self._risks, zeros, courses, [c.copy() for c in courses])
 
     def month_params(self, month: int) -> Any:
         """The month's parameters as Python numbers (what a plain model would keep)."""

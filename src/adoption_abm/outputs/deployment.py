@@ -1,0 +1,70 @@
+"""Establishments' deployment, recorded month by month (the data of the deployment moments).
+
+:class:`DeploymentLog` is filled by the model at month 0 and after every step
+(:meth:`AdoptionModel._record <adoption_abm.model.model.AdoptionModel>`); it reads the state
+columns and draws no random number, so it changes no result. It keeps, in ``O(E·F)`` memory
+(``E`` establishments, ``F`` families):
+
+* ``counts[m]``: ``(T, F)`` establishments of each type that have deployed each family at the end
+  of month ``m`` (0 is the initial state); ``n_by_type``: ``(T,)`` establishments per type
+  (fixed during a run), so ``counts[m] / n_by_type[:, None]`` is the share deployed;
+* ``deployed_month[e, f]``: the month at whose end establishment ``e`` had deployed ``f``
+  (0: deployed in the initial state; -1: not deployed yet);
+* ``half_month[e, f]``: the first month at whose end at least half of ``e``'s professionals use
+  or master ``f`` (state ``USING`` or ``MASTERED``), counted only once ``f`` is deployed there
+  (-1: not reached yet).
+
+Timing: month ``m`` ends with the professionals' step, then the establishments' deployments;
+a family deployed in month ``m`` is first used in month ``m + 1``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..rules.states import USING
+
+if TYPE_CHECKING:
+    from ..model.state import Establishments, Population
+
+
+class DeploymentLog:
+    """Monthly deployment counts per establishment type, and each establishment's deployment
+    and half-use months (see the module docstring)."""
+
+    def __init__(self, est: Establishments, n_types: int) -> None:
+        self.n_types = int(n_types)
+        self.n_by_type = np.bincount(est.type, minlength=self.n_types).astype(np.int64)
+        self.counts: list[np.ndarray] = []
+        shape = est.deployed.shape
+        self.deployed_month = np.full(shape, -1, dtype=np.int32)
+        self.half_month = np.full(shape, -1, dtype=np.int32)
+        self._size = np.diff(est.start).astype(np.int64)
+
+    def record(self, pop: Population, est: Establishments, month: int) -> None:
+        """Add month ``month``'s state (call once per month, months in order)."""
+        deployed = est.deployed.astype(bool)
+        self.deployed_month[deployed & (self.deployed_month < 0)] = month
+        counts = np.zeros((self.n_types, deployed.shape[1]), dtype=np.int64)
+        for f in range(deployed.shape[1]):
+            counts[:, f] = np.bincount(est.type[deployed[:, f]], minlength=self.n_types)
+        self.counts.append(counts)
+        pending = deployed & (self.half_month < 0)
+        if pending.any() and est.n:
+            users = np.add.reduceat(pop.state >= USING, est.start[:-1], axis=0, dtype=np.int64)
+            reached = pending & (2 * users >= self._size[:, None]) & (self._size[:, None] > 0)
+            self.half_month[reached] = month
+
+    def shares(self, types: list[int] | None = None) -> np.ndarray:
+        """``(M, F)``: share of the establishments of ``types`` (indices; default all) that have
+        deployed each family at the end of each month recorded. Each establishment counts
+        once, whatever its size."""
+        pick = list(range(self.n_types)) if types is None else list(types)
+        counts = np.stack(self.counts)[:, pick, :].sum(axis=1).astype(np.float64)
+        total = self.n_by_type[pick].sum()
+        return counts / total if total > 0 else np.full(counts.shape, np.nan)
+
+
+__all__ = ["DeploymentLog"]

@@ -73,11 +73,22 @@ def _probe(folder: Path, option: str, shown: Path) -> None:
     os.unlink(name)
 
 
+def _path_error(shown: Path, option: str, exc: OSError) -> OutPathError:
+    """A path the system refuses to look at (a name too long, a loop of links...)."""
+    return OutPathError(shown, f"cannot be used: {reason(exc)}", option)
+
+
 def check_output_folder(path: str | Path, option: str = "--out") -> None:
     """Check, without creating anything, that ``path`` is a folder that can be written, or can
     be created (its nearest existing ancestor is a writable folder)."""
-    shown = Path(path)
-    p = absolute(path)
+    try:
+        _check_output_folder(Path(path), option)
+    except OSError as exc:  # from a stat: e.g. ENAMETOOLONG (OutPathError is not an OSError)
+        raise _path_error(Path(path), option, exc) from None
+
+
+def _check_output_folder(shown: Path, option: str) -> None:
+    p = absolute(shown)
     if p.exists():
         if not p.is_dir():
             raise OutPathError(shown, "exists and is a file, not a folder", option)
@@ -192,9 +203,16 @@ class RunFolder:
         p = self.path
         if p == p.parent:
             raise self.error("is the root of the file system, not a run folder")
-        if p.exists() and not p.is_dir():
+        try:
+            exists, is_dir = p.exists(), p.is_dir()
+            base = _nearest_existing(p.parent)
+            mount = is_dir and os.path.ismount(p)
+        except OSError as exc:  # e.g. a name too long
+            raise _path_error(self.shown, self.option, exc) from None
+        if exists and not is_dir:
             raise self.error("exists and is a file, not a folder")
-        base = _nearest_existing(p.parent)
+        if mount:  # a finished run cannot be renamed onto it
+            raise self.error("is a mount point; choose a folder inside it")
         if not base.is_dir():
             raise self.error(f"cannot be created: {base} is a file, not a folder")
         try:

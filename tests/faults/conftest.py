@@ -180,3 +180,84 @@ def experiment_file(tmp_path) -> Path:
     path = tmp_path / "faults.toml"
     path.write_text(EXPERIMENT)
     return path
+
+
+# ----------------------------------------------------------------------------------------------
+# Fault injection in the command's own process: a hook on every write event
+# ----------------------------------------------------------------------------------------------
+INJECT = """
+import os as _os, signal as _signal, time as _time
+import adoption_abm.outputs.runfolder as _runfolder
+
+_KILL_AT, _DELAY, _LOG, _ENOSPC_FROM = {kill_at!r}, {delay!r}, {log!r}, {enospc_from!r}
+_count = [0]
+
+
+def _event(name, target):
+    _count[0] += 1
+    n = _count[0]
+    if _LOG:
+        with open(_LOG, "a") as fh:
+            fh.write(f"{{n}} {{name}} {{target}}\\n")
+    if _DELAY:
+        _time.sleep(_DELAY)
+    if n == _KILL_AT:
+        _os.kill(_os.getpid(), _signal.SIGKILL)  # kill -9, between two writes
+    if _ENOSPC_FROM and n >= _ENOSPC_FROM and name == "fsync":
+        raise OSError(28, "No space left on device")
+
+
+def _hook(module, name):
+    real = getattr(module, name)
+
+    def hooked(*args, **kwargs):
+        _event(name, args[0] if args else "")
+        return real(*args, **kwargs)
+
+    setattr(module, name, hooked)
+
+
+for _name in ("fsync", "replace", "rename"):
+    _hook(_os, _name)
+for _name in ("_exchange", "_remove_tree"):
+    _hook(_runfolder, _name)
+"""
+"""Code run before the command (:func:`command`'s ``patch``): every write event (``os.fsync``
+of a file or folder, ``os.replace``, ``os.rename``, the run folder's exchange and removal of
+the old folder) is counted, logged, optionally delayed, and at event ``kill_at`` the process
+sends itself SIGKILL; from event ``enospc_from`` on, fsync fails as a full disk does. Only the
+driver is hooked (worker processes start fresh interpreters)."""
+
+
+def inject(
+    kill_at: int = 0, delay: float = 0.0, log: Path | None = None, enospc_from: int = 0
+) -> str:
+    return INJECT.format(
+        kill_at=kill_at, delay=delay, log=str(log) if log else None, enospc_from=enospc_from
+    )
+
+
+def events(log: Path) -> list[str]:
+    """The write events a hooked command logged, in order (``"3 replace /path"``)."""
+    return log.read_text().splitlines() if log.exists() else []
+
+
+LEFTOVER_MARKS = (".partial-", ".replaced-", ".unplaced-", ".tmp")
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Temporary files and folders of interrupted writes under ``folder``."""
+    return sorted(
+        str(p.relative_to(folder))
+        for p in folder.rglob("*")
+        if any(mark in p.name for mark in LEFTOVER_MARKS)
+    )
+
+
+def error_lines(stderr: str) -> list[str]:
+    """stderr without progress bars and warnings: what a user reads as the error."""
+    return [
+        line
+        for line in stderr.splitlines()
+        if line.strip() and not line.startswith("warning: ") and "\r" not in line
+    ]

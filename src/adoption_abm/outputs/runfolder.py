@@ -12,7 +12,8 @@ process is killed. The rules:
 * one writer at a time: an exclusive lock on ``.NAME.lock`` beside it (released by the kernel
   when the process dies, even by ``kill -9``); a second writer is refused before it starts;
 * leftovers of killed writers in the same parent (``.X.partial-*`` and ``.X.replaced-*`` whose
-  lock nobody holds) are removed, each named in a warning.
+  lock nobody holds) are removed, each named in a warning; a previous folder that a writer
+  killed between the two renames left aside (``NAME`` absent) is put back first.
 
 :func:`check_output_folder` (``batch``, ``sensitivity``, ``calibrate``, whose folders are
 resumed, not replaced) checks that a folder can be created or written without creating it.
@@ -228,6 +229,7 @@ class RunFolder:
             raise self.error("another adoption-abm process is writing this folder now")
         self._lock = lock
         try:
+            self._restore_replaced()
             self._check_existing()
             self._clean_leftovers()
             self.tmp = p.parent / f".{p.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
@@ -260,6 +262,29 @@ class RunFolder:
                 f"holds files that are not an adoption-abm output (no {self.marker}); "
                 "not replacing it, even with --overwrite: choose another --out"
             )
+
+    def _restore_replaced(self) -> None:
+        """A writer killed between the two renames of a replacement (systems without
+        RENAME_EXCHANGE) left ``NAME`` absent and the previous folder as ``.NAME.replaced-*``:
+        put the previous folder back, so a kill never loses the previous run."""
+        p = self.path
+        if p.exists():
+            return
+        try:
+            replaced = sorted(
+                e.path
+                for e in os.scandir(p.parent)
+                if e.is_dir(follow_symlinks=False)
+                and (m := _LEFTOVER.match(e.name)) is not None
+                and m["kind"] == "replaced"
+                and m["name"] == p.name
+            )
+        except OSError:
+            return
+        if len(replaced) == 1:  # two would be ambiguous: leave them to the cleaning, named
+            with contextlib.suppress(OSError):
+                os.rename(replaced[0], p)
+                self.warn(f"restored {p} from {replaced[0]}, left by an interrupted --overwrite")
 
     def _clean_leftovers(self) -> None:
         """Remove what killed writers left in the parent folder (their lock is free)."""

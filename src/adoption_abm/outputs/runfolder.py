@@ -334,7 +334,7 @@ class RunFolder:
             with open(path, "rb+") as fh:
                 os.fsync(fh.fileno())
         except Exception as exc:
-            os_error = as_os_error(exc)
+            os_error = as_os_error(exc, folder=self.tmp)
             if os_error is None:
                 raise
             raise self.error(
@@ -350,7 +350,7 @@ class RunFolder:
         try:
             writer(self.tmp)
         except Exception as exc:
-            os_error = as_os_error(exc)
+            os_error = as_os_error(exc, folder=self.tmp)
             if os_error is None:
                 raise
             raise self.error(

@@ -4,6 +4,7 @@ processes they leave, small file systems (tmpfs where root may mount one)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -14,8 +15,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import polars as pl
 import psutil
 import pytest
+from typer.testing import CliRunner
+
+from adoption_abm.cli.main import app
 
 GONE_WITHIN = 5.0  # seconds: no process of a killed command may outlive its driver longer
 
@@ -261,3 +266,74 @@ def error_lines(stderr: str) -> list[str]:
         for line in stderr.splitlines()
         if line.strip() and not line.startswith("warning: ") and "\r" not in line
     ]
+
+
+# ----------------------------------------------------------------------------------------------
+# Reference outputs: what an uninterrupted command writes
+# ----------------------------------------------------------------------------------------------
+RUN_FILES = sorted(
+    [
+        "breakdown.parquet",
+        "indicators.parquet",
+        "scenario.toml",
+        "summary.json",
+        "timeseries.parquet",
+    ]
+)
+SEEDS = (1, 2)
+KILLED = -9  # the return code of a process killed by SIGKILL
+
+
+def cli(*args: str) -> None:
+    res = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+
+
+@pytest.fixture(scope="module")
+def references(tmp_path_factory) -> dict[int, Path]:
+    """Uninterrupted runs of each seed (in this process: the same results as a command)."""
+    root = tmp_path_factory.mktemp("references")
+    for seed in SEEDS:
+        cli("run", "--seed", str(seed), *SMALL_RUN, "--out", str(root / f"seed{seed}"))
+    return {seed: root / f"seed{seed}" for seed in SEEDS}
+
+
+def run_state(out: Path, references: dict[int, Path]) -> str:
+    """``"absent"`` or ``"seed N"``: the folder is one whole run, equal to the reference run of
+    its seed file by file (fails otherwise: a partial folder, or files of two runs)."""
+    if not out.exists():
+        return "absent"
+    assert sorted(p.name for p in out.iterdir()) == RUN_FILES, "a partial run folder"
+    summary = json.loads((out / "summary.json").read_text())
+    ref = references[summary["seed"]]
+    expected = json.loads((ref / "summary.json").read_text())
+    assert summary["years"] == expected["years"]
+    for name in RUN_FILES:
+        if name.endswith(".parquet"):
+            got, want = pl.read_parquet(out / name), pl.read_parquet(ref / name)
+            assert got.equals(want), f"{name} is not seed {summary['seed']}'s: two runs mixed"
+    assert (out / "scenario.toml").read_text() == (ref / "scenario.toml").read_text()
+    return f"seed {summary['seed']}"
+
+
+@pytest.fixture(scope="module")
+def batch_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("experiment") / "faults.toml"
+    path.write_text(EXPERIMENT)
+    return path
+
+
+@pytest.fixture(scope="module")
+def batch_reference(batch_file, tmp_path_factory) -> dict[str, pl.DataFrame]:
+    from adoption_abm.batch.runner import run_batch
+
+    out = tmp_path_factory.mktemp("batch-reference") / "out"
+    report = run_batch(batch_file, out, workers=1)
+    assert report.complete
+    return batch_frames(out)
+
+
+def batch_frames(out: Path) -> dict[str, pl.DataFrame]:
+    from adoption_abm.batch.store import read_results
+
+    return {"data": read_results(out), "monthly": read_results(out, monthly=True)}

@@ -4,6 +4,7 @@ processes they leave, small file systems (tmpfs where root may mount one)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -14,8 +15,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import polars as pl
 import psutil
 import pytest
+from typer.testing import CliRunner
+
+from adoption_abm.cli.main import app
 
 GONE_WITHIN = 5.0  # seconds: no process of a killed command may outlive its driver longer
 
@@ -180,3 +185,155 @@ def experiment_file(tmp_path) -> Path:
     path = tmp_path / "faults.toml"
     path.write_text(EXPERIMENT)
     return path
+
+
+# ----------------------------------------------------------------------------------------------
+# Fault injection in the command's own process: a hook on every write event
+# ----------------------------------------------------------------------------------------------
+INJECT = """
+import os as _os, signal as _signal, time as _time
+import adoption_abm.outputs.runfolder as _runfolder
+
+_KILL_AT, _DELAY, _LOG, _ENOSPC_FROM = {kill_at!r}, {delay!r}, {log!r}, {enospc_from!r}
+_count = [0]
+
+
+def _event(name, target):
+    _count[0] += 1
+    n = _count[0]
+    if _LOG:
+        with open(_LOG, "a") as fh:
+            fh.write(f"{{n}} {{name}} {{target}}\\n")
+    if _DELAY:
+        _time.sleep(_DELAY)
+    if n == _KILL_AT:
+        _os.kill(_os.getpid(), _signal.SIGKILL)  # kill -9, between two writes
+    if _ENOSPC_FROM and n >= _ENOSPC_FROM and name == "fsync":
+        raise OSError(28, "No space left on device")
+
+
+def _hook(module, name):
+    real = getattr(module, name)
+
+    def hooked(*args, **kwargs):
+        _event(name, args[0] if args else "")
+        return real(*args, **kwargs)
+
+    setattr(module, name, hooked)
+
+
+for _name in ("fsync", "replace", "rename"):
+    _hook(_os, _name)
+for _name in ("_exchange", "_remove_tree"):
+    _hook(_runfolder, _name)
+"""
+"""Code run before the command (:func:`command`'s ``patch``): every write event (``os.fsync``
+of a file or folder, ``os.replace``, ``os.rename``, the run folder's exchange and removal of
+the old folder) is counted, logged, optionally delayed, and at event ``kill_at`` the process
+sends itself SIGKILL; from event ``enospc_from`` on, fsync fails as a full disk does. Only the
+driver is hooked (worker processes start fresh interpreters)."""
+
+
+def inject(
+    kill_at: int = 0, delay: float = 0.0, log: Path | None = None, enospc_from: int = 0
+) -> str:
+    return INJECT.format(
+        kill_at=kill_at, delay=delay, log=str(log) if log else None, enospc_from=enospc_from
+    )
+
+
+def events(log: Path) -> list[str]:
+    """The write events a hooked command logged, in order (``"3 replace /path"``)."""
+    return log.read_text().splitlines() if log.exists() else []
+
+
+LEFTOVER_MARKS = (".partial-", ".replaced-", ".unplaced-", ".tmp")
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Temporary files and folders of interrupted writes under ``folder``."""
+    return sorted(
+        str(p.relative_to(folder))
+        for p in folder.rglob("*")
+        if any(mark in p.name for mark in LEFTOVER_MARKS)
+    )
+
+
+def error_lines(stderr: str) -> list[str]:
+    """stderr without progress bars and warnings: what a user reads as the error."""
+    return [
+        line
+        for line in stderr.splitlines()
+        if line.strip() and not line.startswith("warning: ") and "\r" not in line
+    ]
+
+
+# ----------------------------------------------------------------------------------------------
+# Reference outputs: what an uninterrupted command writes
+# ----------------------------------------------------------------------------------------------
+RUN_FILES = sorted(
+    [
+        "breakdown.parquet",
+        "indicators.parquet",
+        "scenario.toml",
+        "summary.json",
+        "timeseries.parquet",
+    ]
+)
+SEEDS = (1, 2)
+KILLED = -9  # the return code of a process killed by SIGKILL
+
+
+def cli(*args: str) -> None:
+    res = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+
+
+@pytest.fixture(scope="module")
+def references(tmp_path_factory) -> dict[int, Path]:
+    """Uninterrupted runs of each seed (in this process: the same results as a command)."""
+    root = tmp_path_factory.mktemp("references")
+    for seed in SEEDS:
+        cli("run", "--seed", str(seed), *SMALL_RUN, "--out", str(root / f"seed{seed}"))
+    return {seed: root / f"seed{seed}" for seed in SEEDS}
+
+
+def run_state(out: Path, references: dict[int, Path]) -> str:
+    """``"absent"`` or ``"seed N"``: the folder is one whole run, equal to the reference run of
+    its seed file by file (fails otherwise: a partial folder, or files of two runs)."""
+    if not out.exists():
+        return "absent"
+    assert sorted(p.name for p in out.iterdir()) == RUN_FILES, "a partial run folder"
+    summary = json.loads((out / "summary.json").read_text())
+    ref = references[summary["seed"]]
+    expected = json.loads((ref / "summary.json").read_text())
+    assert summary["years"] == expected["years"]
+    for name in RUN_FILES:
+        if name.endswith(".parquet"):
+            got, want = pl.read_parquet(out / name), pl.read_parquet(ref / name)
+            assert got.equals(want), f"{name} is not seed {summary['seed']}'s: two runs mixed"
+    assert (out / "scenario.toml").read_text() == (ref / "scenario.toml").read_text()
+    return f"seed {summary['seed']}"
+
+
+@pytest.fixture(scope="module")
+def batch_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("experiment") / "faults.toml"
+    path.write_text(EXPERIMENT)
+    return path
+
+
+@pytest.fixture(scope="module")
+def batch_reference(batch_file, tmp_path_factory) -> dict[str, pl.DataFrame]:
+    from adoption_abm.batch.runner import run_batch
+
+    out = tmp_path_factory.mktemp("batch-reference") / "out"
+    report = run_batch(batch_file, out, workers=1)
+    assert report.complete
+    return batch_frames(out)
+
+
+def batch_frames(out: Path) -> dict[str, pl.DataFrame]:
+    from adoption_abm.batch.store import read_results
+
+    return {"data": read_results(out), "monthly": read_results(out, monthly=True)}

@@ -58,11 +58,15 @@ def _base_scenario(name: str) -> Scenario:
     return load_scenario(name)
 
 
-def scenario_overrides(scenario: Scenario, params: Mapping[str, Any]) -> dict[str, Any]:
+def scenario_overrides(
+    scenario: Scenario, params: Mapping[str, Any], origins: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Translate scenario parameters (dotted fields and :data:`DERIVED`) into the dotted-field
     overrides :func:`~adoption_abm.scenario.with_overrides` takes. Raises ``ScenarioError``
-    naming the parameter if a name is unknown."""
+    naming the parameter if a name is unknown. ``origins``, if given, receives the derived
+    parameter each field comes from (so that an error names what the caller gave)."""
     out: dict[str, Any] = {}
+    origins = {} if origins is None else origins
     for key, raw in params.items():
         value = _plain(raw)
         if key in RUN_SETTINGS:
@@ -72,16 +76,20 @@ def scenario_overrides(scenario: Scenario, params: Mapping[str, Any]) -> dict[st
             for fam, tech in scenario.technologies.families.items():
                 out[f"technologies.{fam}.spontaneous"] = tech.spontaneous * factor
                 out[f"technologies.{fam}.peer"] = tech.peer * factor
+                origins[f"technologies.{fam}.spontaneous"] = key
+                origins[f"technologies.{fam}.peer"] = key
         elif key == "deployment_multiplier":
             factor = _multiplier(key, value)
             for t, rates in scenario.deployment.base_rate.items():
                 for fam, rate in rates.items():
                     out[f"deployment.base_rate.{t}.{fam}"] = rate * factor
+                    origins[f"deployment.base_rate.{t}.{fam}"] = key
         elif _is_rhythm_number(key, value):
             name = key.split(".", 1)[1]
             scenario.check_rhythm(name, label="parameters", field=key)
             for part in ("adoption", "deployment", "mastery"):
                 out[f"{key}.{part}"] = value
+                origins[f"{key}.{part}"] = key
     # dotted fields last: on the same path as a derived parameter, the explicit field wins
     for key, raw in params.items():
         if key not in RUN_SETTINGS and key not in DERIVED and not _is_rhythm_number(key, raw):
@@ -170,11 +178,19 @@ def resolve(params: Mapping[str, Any]) -> tuple[Scenario, dict[str, Any]]:
     check_settings(settings)
     base = settings["scenario"]
     sc = base if isinstance(base, Scenario) else _base_scenario(str(base))
-    overrides = scenario_overrides(sc, params)
+    origins: dict[str, str] = {}
+    overrides = scenario_overrides(sc, params, origins)
     if settings["end_year"] is not None:
         overrides["end_year"] = int(settings["end_year"])
     if overrides:
-        sc = with_overrides(sc, overrides, label="parameters")
+        try:
+            sc = with_overrides(sc, overrides, label="parameters")
+        except ScenarioError as exc:  # name the derived parameter the caller gave
+            errors = [
+                (origins[path], f"gives {path}: {msg}") if path in origins else (path, msg)
+                for path, msg in exc.errors
+            ]
+            raise ScenarioError(exc.file, errors) from None
     return sc, settings
 
 

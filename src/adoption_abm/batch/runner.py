@@ -129,6 +129,22 @@ def auto_chunk_size(exp: Experiment, n_runs: int) -> int:
     return max(1, min(math.ceil(TARGET_TASK_SECONDS / seconds), n_runs // 32 or 1))
 
 
+def check_experiment_size(exp: Experiment, label: Any) -> None:
+    """Refuse, before any run, an experiment whose largest scale (``base.scale`` or the top of
+    ``parameters.scale``) needs more memory than the machine has, or more professionals than
+    the model can index: a ScenarioError naming the field (not one failed run per run)."""
+    from ..model.limits import check_run_size
+
+    sc, settings = resolve(exp.base)
+    scale, where = settings["scale"], "base.scale"
+    spec = exp.parameters.get("scale")
+    if spec is not None:
+        numbers = [v for v in spec.values or spec.bounds or () if isinstance(v, int | float)]
+        if numbers and max(numbers) > float(scale):
+            scale, where = max(numbers), "parameters.scale"
+    check_run_size(sc, scale, label=str(label), field=where, force_hint=None)
+
+
 @dataclass
 class BatchReport:
     """What a batch did: runs in total, skipped (already done), computed, failed, seconds."""
@@ -194,13 +210,16 @@ def run_batch(
     chunks (for tests and trial runs). Returns a :class:`BatchReport`.
     """
     text = None
+    path: Path | None = None
     if not isinstance(experiment, Experiment):
         path = Path(experiment)
         exp = load_experiment(path)
         text = path.read_text(encoding="utf-8")
     else:
         exp = experiment
+    check_experiment_size(exp, path if text is not None else exp.name)
     store = Store(out)
+    store.check_not_foreign()  # a run folder, the user's files: never mixed with a batch's
     store.lock()
     own_executor = executor is None
     try:

@@ -21,6 +21,7 @@ removed, and finished runs are skipped. Only the driver writes, under an exclusi
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import os
 import platform
@@ -100,7 +101,7 @@ class Store:
             self.out.mkdir(parents=True, exist_ok=True)
             fh = open(self.out / ".lock", "a+")
         except OSError as exc:
-            if self.out.exists() and not self.out.is_dir():
+            if exc.errno in (errno.ENOTDIR, errno.EEXIST) and os.path.isfile(self.out):
                 raise OutPathError(self.out, "exists and is a file, not a folder") from None
             raise OutPathError(self.out, f"cannot write there: {reason(exc)}") from None
         try:
@@ -178,6 +179,33 @@ class Store:
         prov["sessions"].append({**session, "started": now(), "versions": current})
         write_json_atomic(self.out / "provenance.json", prov)
         return prov
+
+    BATCH_ENTRIES = frozenset(
+        {".lock", "data", "monthly", "errors", "experiment.toml", "runs.parquet", "provenance.json"}
+    )
+    """What a batch folder holds (a batch killed before its provenance.json may hold some)."""
+
+    def check_not_foreign(self) -> None:
+        """Refuse (OutPathError) an existing folder without ``provenance.json`` that holds
+        files a batch does not write (a run folder, the user's own files): a batch never
+        writes its files among them. Temporary files are not counted."""
+        try:
+            if not self.out.is_dir() or (self.out / "provenance.json").exists():
+                return
+            names = sorted(
+                e.name
+                for e in os.scandir(self.out)
+                if e.name not in self.BATCH_ENTRIES and not e.name.endswith(".tmp")
+            )
+        except OSError:
+            return  # reported by the lock, which names the reason
+        if names:
+            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+            raise OutPathError(
+                self.out,
+                f"holds files that are not a batch's ({shown}): not a batch folder; "
+                "choose another --out",
+            )
 
     def finish_session(self, prov: dict, **fields: Any) -> None:
         prov["sessions"][-1].update(fields, finished=now())

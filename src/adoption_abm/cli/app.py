@@ -71,6 +71,24 @@ def app_environment(
     return env
 
 
+def options_environment(scenario: str, rhythm: str, agents: int, seed: int, speed: int):
+    """:func:`app_environment` for the command line: an error names the option given
+    (``--agents``), not the environment variable it travels in."""
+    from ..app.session import ENV_PREFIX
+    from ..scenario.errors import ScenarioError
+
+    try:
+        return app_environment(scenario, rhythm, agents, seed, speed)
+    except ScenarioError as exc:
+        errors = [
+            (f"--{path.removeprefix(ENV_PREFIX).lower()}", msg)
+            if path.startswith(ENV_PREFIX)
+            else (path, msg)
+            for path, msg in exc.errors
+        ]
+        raise ScenarioError("adoption-abm app", errors) from None
+
+
 @app.command("app")
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -92,7 +110,7 @@ def serve(
     values (checked before the server starts)."""
     if importlib.util.find_spec("solara") is None:
         fail("the app needs Solara: pip install 'adoption-abm[app]'")
-    env = app_environment(scenario, rhythm, agents, seed, speed)
+    env = options_environment(scenario, rhythm, agents, seed, speed)
     where = f"http://{host}:{port}/" if port else f"{host}, on a free port (see below)"
     typer.echo(f"Serving the adoption-abm app at {where} (Ctrl+C to stop)")
     raise typer.Exit(become(solara_command(host, port, dev=dev, open_browser=open_browser), env))

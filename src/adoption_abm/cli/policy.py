@@ -84,6 +84,14 @@ def compare_command(
 
     sc = scenario_from_options(scenario, set_, rhythm)
     check_run_size(sc, scale, label="--scale", force_hint=None)
+    from ..scenario.calendar import REPORT_YEARS, report_years
+
+    if not report_years(sc.start_year, sc.end_year):
+        fail(
+            f"end_year {sc.end_year}: the report compares the years "
+            f"{', '.join(map(str, REPORT_YEARS))}; the scenario must run to {REPORT_YEARS[0]} "
+            f"at least (e.g. --set end_year={REPORT_YEARS[0]})"
+        )
     try:
         resolve_policies(sc, policy or ["baseline"])
     except ValueError as exc:

@@ -41,14 +41,35 @@ _REASONS = {
 _OS_ERROR = re.compile(r"\(os error (\d+)\)")
 
 
-def as_os_error(exc: BaseException, filename: str | Path | None = None) -> OSError | None:
+FULL_BELOW = 64 * 1024
+"""A library error while the device has less free space than this is taken for a full disk."""
+
+
+def device_full(folder: str | Path) -> bool:
+    """Whether the file system of ``folder`` has (almost) no space left for this user."""
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):  # pragma: no cover - gone, or Windows
+        return False
+    return st.f_bavail * st.f_frsize < FULL_BELOW
+
+
+def as_os_error(
+    exc: BaseException, filename: str | Path | None = None, folder: str | Path | None = None
+) -> OSError | None:
     """``exc`` if it is an OSError; the OSError a library reports in its own exception type
-    (Polars: ``ComputeError: ... No space left on device (os error 28)``); else None."""
+    (Polars: ``ComputeError: ... No space left on device (os error 28)``); else None. With
+    ``folder`` (where the failed write went; call it before removing the partial file), a
+    library error that lost the errno (Polars on a full disk may report ``Invalid thrift:
+    transport error``) is taken for ENOSPC when that device is full."""
     if isinstance(exc, OSError):
         return exc
     m = _OS_ERROR.search(str(exc))
     if m is None:
-        return None
+        if folder is None or not device_full(folder):
+            return None
+        code = errno.ENOSPC
+        return OSError(code, os.strerror(code), *([str(filename)] if filename else []))
     code = int(m.group(1))
     if filename is None:
         return OSError(code, os.strerror(code))
@@ -102,8 +123,8 @@ def write_atomic(path: str | Path, writer: Callable[[Path], None]) -> Path:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException as exc:
+        os_error = None if isinstance(exc, OSError) else as_os_error(exc, path, path.parent)
         tmp.unlink(missing_ok=True)
-        os_error = None if isinstance(exc, OSError) else as_os_error(exc, path)
         if os_error is not None:
             raise os_error from exc
         raise

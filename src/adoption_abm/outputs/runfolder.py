@@ -12,7 +12,8 @@ process is killed. The rules:
 * one writer at a time: an exclusive lock on ``.NAME.lock`` beside it (released by the kernel
   when the process dies, even by ``kill -9``); a second writer is refused before it starts;
 * leftovers of killed writers in the same parent (``.X.partial-*`` and ``.X.replaced-*`` whose
-  lock nobody holds) are removed, each named in a warning.
+  lock nobody holds) are removed, each named in a warning; a previous folder that a writer
+  killed between the two renames left aside (``NAME`` absent) is put back first.
 
 :func:`check_output_folder` (``batch``, ``sensitivity``, ``calibrate``, whose folders are
 resumed, not replaced) checks that a folder can be created or written without creating it.
@@ -73,11 +74,22 @@ def _probe(folder: Path, option: str, shown: Path) -> None:
     os.unlink(name)
 
 
+def _path_error(shown: Path, option: str, exc: OSError) -> OutPathError:
+    """A path the system refuses to look at (a name too long, a loop of links...)."""
+    return OutPathError(shown, f"cannot be used: {reason(exc)}", option)
+
+
 def check_output_folder(path: str | Path, option: str = "--out") -> None:
     """Check, without creating anything, that ``path`` is a folder that can be written, or can
     be created (its nearest existing ancestor is a writable folder)."""
-    shown = Path(path)
-    p = absolute(path)
+    try:
+        _check_output_folder(Path(path), option)
+    except OSError as exc:  # from a stat: e.g. ENAMETOOLONG (OutPathError is not an OSError)
+        raise _path_error(Path(path), option, exc) from None
+
+
+def _check_output_folder(shown: Path, option: str) -> None:
+    p = absolute(shown)
     if p.exists():
         if not p.is_dir():
             raise OutPathError(shown, "exists and is a file, not a folder", option)
@@ -192,9 +204,16 @@ class RunFolder:
         p = self.path
         if p == p.parent:
             raise self.error("is the root of the file system, not a run folder")
-        if p.exists() and not p.is_dir():
+        try:
+            exists, is_dir = p.exists(), p.is_dir()
+            base = _nearest_existing(p.parent)
+            mount = is_dir and os.path.ismount(p)
+        except OSError as exc:  # e.g. a name too long
+            raise _path_error(self.shown, self.option, exc) from None
+        if exists and not is_dir:
             raise self.error("exists and is a file, not a folder")
-        base = _nearest_existing(p.parent)
+        if mount:  # a finished run cannot be renamed onto it
+            raise self.error("is a mount point; choose a folder inside it")
         if not base.is_dir():
             raise self.error(f"cannot be created: {base} is a file, not a folder")
         try:
@@ -210,6 +229,7 @@ class RunFolder:
             raise self.error("another adoption-abm process is writing this folder now")
         self._lock = lock
         try:
+            self._restore_replaced()
             self._check_existing()
             self._clean_leftovers()
             self.tmp = p.parent / f".{p.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
@@ -242,6 +262,29 @@ class RunFolder:
                 f"holds files that are not an adoption-abm output (no {self.marker}); "
                 "not replacing it, even with --overwrite: choose another --out"
             )
+
+    def _restore_replaced(self) -> None:
+        """A writer killed between the two renames of a replacement (systems without
+        RENAME_EXCHANGE) left ``NAME`` absent and the previous folder as ``.NAME.replaced-*``:
+        put the previous folder back, so a kill never loses the previous run."""
+        p = self.path
+        if p.exists():
+            return
+        try:
+            replaced = sorted(
+                e.path
+                for e in os.scandir(p.parent)
+                if e.is_dir(follow_symlinks=False)
+                and (m := _LEFTOVER.match(e.name)) is not None
+                and m["kind"] == "replaced"
+                and m["name"] == p.name
+            )
+        except OSError:
+            return
+        if len(replaced) == 1:  # two would be ambiguous: leave them to the cleaning, named
+            with contextlib.suppress(OSError):
+                os.rename(replaced[0], p)
+                self.warn(f"restored {p} from {replaced[0]}, left by an interrupted --overwrite")
 
     def _clean_leftovers(self) -> None:
         """Remove what killed writers left in the parent folder (their lock is free)."""
@@ -291,7 +334,7 @@ class RunFolder:
             with open(path, "rb+") as fh:
                 os.fsync(fh.fileno())
         except Exception as exc:
-            os_error = as_os_error(exc)
+            os_error = as_os_error(exc, folder=self.tmp)
             if os_error is None:
                 raise
             raise self.error(
@@ -307,7 +350,7 @@ class RunFolder:
         try:
             writer(self.tmp)
         except Exception as exc:
-            os_error = as_os_error(exc)
+            os_error = as_os_error(exc, folder=self.tmp)
             if os_error is None:
                 raise
             raise self.error(

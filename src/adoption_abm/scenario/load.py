@@ -83,12 +83,21 @@ def with_overrides(
                 )
         last = parts[-1]
         if isinstance(node, list) and last.isdigit() and int(last) < len(node):
+            _check_not_bool(node[int(last)], value, label, dotted)
             node[int(last)] = value
         elif isinstance(node, dict) and last in node:
+            _check_not_bool(node[last], value, label, dotted)
             node[last] = value
         else:
             raise ScenarioError(label, [(dotted, "no such field in the scenario")])
     return scenario_from_dict(data, label)
+
+
+def _check_not_bool(current: Any, value: Any, label: str, dotted: str) -> None:
+    """A number replaced by true/false is a mistake (validation would read it as 1 or 0)."""
+    number = isinstance(current, int | float) and not isinstance(current, bool)
+    if number and isinstance(value, bool):
+        raise ScenarioError(label, [(dotted, f"must be a number, got {value!r}")])
 
 
 def sourced_numbers(node: BaseModel, prefix: str = "") -> list[tuple[str, Any, str]]:

@@ -110,8 +110,11 @@ def _set(path: str, value: Any) -> Callable[[dict], None]:
         *parents, last = path.split(".")
         node = doc
         for p in parents:
-            node = node[p]
-        node[last] = value
+            node = node[int(p)] if isinstance(node, list) else node[p]
+        if isinstance(node, list):
+            node[int(last)] = value
+        else:
+            node[last] = value
 
     return change
 
@@ -161,9 +164,49 @@ SCENARIO_FILES: list[tuple[str, Any, tuple[str, ...]]] = [
     ("rewiring above 1", scenario_with(_set("network.rewiring", 1.5)), ("network.rewiring",)),
     ("team ties negative", scenario_with(_set("network.team_ties", -2)), ("network.team_ties",)),
     (
-        "mentoring as text",
-        scenario_with(_set("behaviour.mentoring", "maybe")),
-        ("behaviour.mentoring",),
+        "mentoring switch as text",
+        scenario_with(_set("mechanisms.mentoring.enabled", "maybe")),
+        ("mechanisms.mentoring.enabled",),
+    ),
+    (
+        "mentoring take-up above 1",
+        scenario_with(_set("mechanisms.mentoring.take_up", 1.5)),
+        ("mechanisms.mentoring.take_up",),
+    ),
+    (
+        "cohort exposure of an unknown family",
+        scenario_with(_set("mechanisms.cohorts.exposure.quantum", [0.0] * 5)),
+        ("mechanisms.cohorts.exposure.quantum",),
+    ),
+    (
+        "cohort exposure of the wrong length",
+        scenario_with(_set("mechanisms.cohorts.exposure.ai", [0.1, 0.2])),
+        ("mechanisms.cohorts.exposure.ai",),
+    ),
+    (
+        "resister share of an unknown profession",
+        scenario_with(_set("mechanisms.resistance.share.astronaut", 0.1)),
+        ("mechanisms.resistance.share.astronaut",),
+    ),
+    (
+        "generation of an unknown family",
+        scenario_with(_set("mechanisms.generations.releases.0.family", "quantum")),
+        ("mechanisms.generations.releases",),
+    ),
+    (
+        "generation release not a year-month",
+        scenario_with(_set("mechanisms.generations.releases.0.release", "2024")),
+        ("mechanisms.generations.releases",),
+    ),
+    (
+        "downgrading skill gain zero",
+        scenario_with(_set("mechanisms.downgrading.skill_gain", 0.0)),
+        ("mechanisms.downgrading.skill_gain",),
+    ),
+    (
+        "mechanism number without a source",
+        scenario_with(_drop("mechanisms.learning.sources.hours_per_course")),
+        ("mechanisms.learning",),
     ),
     (
         "maturity too short",
@@ -589,7 +632,8 @@ def _cases() -> list[Case]:
         ("end_year=2030.5", ("end_year",)),
         ("start_year=3000", ("year",)),
         ("professions.surgeon.headcount=-1", ("professions.surgeon.headcount",)),
-        ("behaviour.mentoring=maybe", ("behaviour.mentoring",)),
+        ("mechanisms.mentoring.enabled=maybe", ("mechanisms.mentoring.enabled",)),
+    ("mechanisms.discontinuance.rate=-1", ("mechanisms.discontinuance.rate",)),
         ("network.rewiring=2", ("network.rewiring",)),
         ("interventions=5", ("interventions",)),
         ("professions.surgeon=1", ("professions.surgeon",)),

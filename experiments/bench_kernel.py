@@ -1,18 +1,20 @@
 """The compiled kernel against an earlier version of itself, side by side in one process.
 
-    python experiments/bench_kernel.py [--rev fbf2035] [--sizes 1e5,1e6] [--rounds 7]
+    python experiments/bench_kernel.py [--rev 8187c25] [--sizes 1e5,1e6] [--rounds 7]
         [--networks france,twenty] [--cases worst,realistic] [--modes scan,lazy]
         [--json] [--out results/bench_kernel.json]
 
 Builds two kernels into a temporary directory, each under its own module name and with the
 same compiler directives and flags (those of ``setup.py``'s normal build): ``old``, the
-``_kernels.pyx`` of git revision ``--rev`` (default ``fbf2035``: main before the kernel took
-its inputs as typed objects and looped over the families), and ``new``, the working tree's
-``_kernels.pyx`` and ``_kernels.pxd``. Both are called as the model calls them (inputs
-converted, tallies allocated), each through the interface of its ``ABI``, on the same states:
-the ``worst`` and ``realistic`` states of ``experiments/bench_step.py``, on its ``france`` and
-``twenty`` networks, in ``scan`` and ``lazy`` modes. Before timing, both must give the same
-states and tallies, bit for bit.
+``_kernels.pyx`` of git revision ``--rev`` (default ``8187c25``: main before the mechanisms of
+version 2, ABI 3), and ``new``, the working tree's ``_kernels.pyx`` and ``_kernels.pxd``. Both
+are called as the model calls them (inputs converted, tallies allocated), each through the
+interface of its ``ABI``, on the same states: the ``worst`` and ``realistic`` states of
+``experiments/bench_step.py``, on its ``france`` and ``twenty`` networks, in ``scan`` and
+``lazy`` modes, with every mechanism of version 2 switched off (the core rules, which an older
+kernel implements; ``--mechanisms`` times the new kernel alone on states of the default
+scenario instead). Before timing, both must give the same states, skills, training and
+headcount tallies, bit for bit (the downgrading tally changed meaning in ABI 4).
 
 Timing: ``--rounds`` rounds; each round times ``old`` and ``new`` (in alternating order from one
 round to the next), each the best CPU time (``time.process_time``) of ``--reps`` one-month steps
@@ -46,6 +48,7 @@ sys.path.insert(0, str(HERE))
 from bench_step import NETWORKS, states  # noqa: E402
 
 from adoption_abm.engines import registry  # noqa: E402
+from adoption_abm.engines.naive.model import CORE_RULES  # noqa: E402
 from adoption_abm.rules.states import N_STATES  # noqa: E402
 
 KERNEL_PATHS = ("src/adoption_abm/engines/_kernels", "src/adoption_abm/_kernels")
@@ -139,11 +142,42 @@ def abi2_step(kernels, pop, est, net, par, key, new_state, *, lazy=True):
     return cube, risk
 
 
+def abi3_step(kernels, pop, est, net, par, key, new_state, *, lazy=True):
+    """ABI 3 (up to 8187c25): typed input objects, the tie-based mentoring term (off here)."""
+    n_prof, n_fam = par.adopt_mult.shape
+    cube = np.zeros((n_prof, len(par.age_edges) + 1, par.n_types, n_fam, N_STATES), dtype=np.int64)
+    risk = np.zeros((n_prof, n_fam), dtype=np.int64)
+
+    def f64(a):
+        return np.ascontiguousarray(a, dtype=np.float64)
+
+    month = kernels.Month(
+        f64(par.p), f64(par.q), f64(par.adopt_mult), f64(par.master_mult), f64(par.age_edges),
+        skill_effect=par.skill_effect, skill_mastery_effect=par.skill_mastery_effect,
+        train_adopt_boost=par.train_adopt_boost, train_master_boost=par.train_master_boost,
+        train_skill_gain=par.train_skill_gain, mentoring=False, mentoring_adoption=0.0,
+        mentoring_learning=0.0, mentoring_gap=0.0, risk_gain=par.risk_gain, t_end=par.t_end,
+        key=np.uint64(key),
+    )  # fmt: skip
+    kernels.professionals_step(
+        kernels.Network(net.indptr, net.indices, net.complete),
+        kernels.Professionals(
+            pop.profession, pop.establishment, pop.birth, pop.propensity, pop.train_prob,
+            pop.skill0, pop.state, pop.skill, pop.trained, new_state,
+        ),
+        kernels.Establishments(est.deployed, est.type),
+        month, cube, risk, lazy,
+    )  # fmt: skip
+    return cube, risk
+
+
 def stepper(kernels: ModuleType, lazy: bool):
     """The step function of a built kernel, with the reference's signature."""
     abi = getattr(kernels, "ABI", 1)
     if abi == 2:
         return lambda *args: abi2_step(kernels, *args, lazy=lazy)
+    if abi == 3:
+        return lambda *args: abi3_step(kernels, *args, lazy=lazy)
     if abi == registry.KERNEL_ABI:
         return lambda *args: registry.cython_step(*args, lazy=lazy, kernels=kernels)
     raise SystemExit(f"no caller for a kernel of ABI {abi}")
@@ -157,8 +191,8 @@ def one_step(step, model, par, key: int, saved):
     model.pop.skill[...] = skill
     model.pop.trained[...] = trained
     new_state = np.empty_like(model.pop.state)
-    cube, risk = step(model.pop, model.est, model.network, par, np.uint64(key), new_state)
-    return new_state, model.pop.skill.copy(), model.pop.trained.copy(), cube, risk
+    cube = step(model.pop, model.est, model.network, par, np.uint64(key), new_state)[0]
+    return new_state, model.pop.skill.copy(), model.pop.trained.copy(), cube
 
 
 def best_cpu(step, model, par, reps: int, saved) -> float:
@@ -174,12 +208,21 @@ def best_cpu(step, model, par, reps: int, saved) -> float:
     return best
 
 
-def measure(kernels: dict, size: int, network: str, case: str, modes, rounds: int, reps: int):
+def measure(
+    kernels: dict,
+    size: int,
+    network: str,
+    case: str,
+    modes,
+    rounds: int,
+    reps: int,
+    overrides: dict | None = None,
+):
     """Rows of one (size, network, case): per mode, old and new rates and the ratios."""
     seconds = {(m, k): np.zeros(rounds) for m in modes for k in kernels}
     n = checkpoints = 0
     degree = 0.0
-    for model in states(size, network, case):
+    for model in states(size, network, case, overrides):
         n, degree = model.pop.n, float(model.network.degree().mean())
         checkpoints += 1
         par = model.month_params(model.month + 1)
@@ -197,7 +240,7 @@ def measure(kernels: dict, size: int, network: str, case: str, modes, rounds: in
         model.pop.skill[...], model.pop.trained[...] = saved
     rows = []
     for mode in modes:
-        old, new = seconds[mode, "old"], seconds[mode, "new"]
+        old, new = seconds[mode, "old"], seconds[mode, list(kernels)[-1]]
         updates = n * checkpoints
         rows.append(
             {
@@ -227,7 +270,12 @@ def machine() -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rev", default="fbf2035", help="git revision of the old kernel")
+    ap.add_argument("--rev", default="8187c25", help="git revision of the old kernel")
+    ap.add_argument(
+        "--mechanisms",
+        action="store_true",
+        help="also time the new kernel on states with the mechanisms of version 2 on",
+    )
     ap.add_argument("--sizes", default="1e5,1e6", help="agent counts (comma-separated)")
     ap.add_argument("--networks", default="france,twenty", help=f"of {list(NETWORKS)}")
     ap.add_argument("--cases", default="worst,realistic", help="worst, realistic")
@@ -259,7 +307,15 @@ def main() -> None:
             for net in args.networks.split(","):
                 for case in args.cases.split(","):
                     modes = args.modes.split(",")
-                    rows += measure(kernels, size, net, case, modes, args.rounds, reps)
+                    rows += measure(kernels, size, net, case, modes, args.rounds, reps, CORE_RULES)
+                    if args.mechanisms:  # the new kernel on the core rules and with mechanisms
+                        pair = {"old": kernels["new"], "new": kernels["new"]}
+                        core = measure(pair, size, net, case, modes, args.rounds, reps, CORE_RULES)
+                        mech = measure(pair, size, net, case, modes, args.rounds, reps)
+                        for c, m in zip(core, mech, strict=True):
+                            m["rules"], m["core_per_s"] = "mechanisms", c["new_per_s"]
+                            m["mechanisms_over_core"] = m["new_per_s"] / c["new_per_s"]
+                            rows.append(m)
                     print(f"  {size:>9,} {net:<7} {case:<9} done", file=sys.stderr)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -289,6 +345,13 @@ def print_table(result: dict) -> None:
     head = f"{'agents':>9} {'net':<7} {'case':<9} {'mode':<5} {'old M/s':>8} {'new M/s':>8}"
     print(f"{head} {'new/old':>8} {'median':>7}  range")
     for r in result["rows"]:
+        if r.get("rules") == "mechanisms":  # the new kernel: core-rules states, then mechanisms
+            print(
+                f"{r['agents']:>9,} {r['network']:<7} {r['case']:<9} {r['mode']:<5} "
+                f"{r['core_per_s'] / 1e6:>8.1f} {r['new_per_s'] / 1e6:>8.1f} "
+                f"{r['mechanisms_over_core']:>8.3f}  (new kernel: core rules -> mechanisms on)"
+            )
+            continue
         lo, hi = r["new_over_old_range"]
         print(
             f"{r['agents']:>9,} {r['network']:<7} {r['case']:<9} {r['mode']:<5} "

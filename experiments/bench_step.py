@@ -148,10 +148,14 @@ def reps_for(engine: str, n: int, quick: bool) -> int:
     return max(1, r // 3) if quick else r
 
 
-def states(size: int, network: str, case: str):
-    """Yield the model states to time for ``case`` (one for worst, one per checkpoint)."""
+def states(size: int, network: str, case: str, overrides: dict | None = None):
+    """Yield the model states to time for ``case`` (one for worst, one per checkpoint);
+    ``overrides`` are added to the network's (e.g. the core rules, for an older kernel)."""
     model = AdoptionModel(
-        seed=1, scale=size / FRANCE_AGENTS, agents="none", overrides=NETWORKS[network]
+        seed=1,
+        scale=size / FRANCE_AGENTS,
+        agents="none",
+        overrides=NETWORKS[network] | (overrides or {}),
     )
     if case == "worst":
         yield worst_case(model)

@@ -167,17 +167,17 @@ def test_mentoring_narrows_the_gap_between_younger_and_older():
     capacity), the mastery gap between under-40s and 50-and-overs in 2030 is smaller than in
     the baseline (informal mentoring only), and smaller with mentoring than without it."""
     d7, d_on = [], []
-    for seed in range(6):
+    for seed in range(10):
         gaps = []
         for ov, iv in (
             ({"mechanisms.mentoring.enabled": False}, None),
             ({}, None),
             ({}, [{"proposal": 7}]),
         ):
-            m = small_model(seed=seed, scale=0.005, overrides=ov | {"end_year": 2030})
+            m = small_model(seed=seed, scale=0.01, overrides=ov | {"end_year": 2030})
             if iv:
                 m = small_model(
-                    seed=seed, scale=0.005, overrides={"end_year": 2030}, interventions=iv
+                    seed=seed, scale=0.01, overrides={"end_year": 2030}, interventions=iv
                 )
             m.run()
             age = m.year - m.pop.birth

@@ -632,7 +632,7 @@ cdef int month_loop(
     cdef double x_f[MAX_FAMILIES]
     cdef double d_f[MAX_FAMILIES]
     cdef bint elig[MAX_FAMILIES]
-    cdef bint bounded, resister, masters
+    cdef bint bounded, resister, masters, quits
     cdef double sk, base, sm, x, v, tp, age, short
     cdef uint64_t ctr
     cdef uint8_t[::1] mask = np.empty(n + 1, dtype=np.uint8)  # packed states (see module doc)
@@ -660,11 +660,13 @@ cdef int month_loop(
         # (and a resister's factor at most 1)
         bounded = (lazy and adopt_boost >= 0.0 and mentor_adopt >= 0.0
                    and 0.0 <= r.resist_factor <= 1.0)
+        quits = False  # any discontinuance this month (else its hazards are not computed)
         for f in range(nf):
             bounded = bounded and q[f] >= 0.0
             a_bound[f] = p[f] + q[f] * 1.0
             for pr in range(n_prof):
                 bounded = bounded and adopt_mult[pr, f] >= 0.0
+                quits = quits or quit_mult[pr, f] > 0.0
 
         for i in range(n):
             if not complete and i + AHEAD < n:
@@ -725,7 +727,7 @@ cdef int month_loop(
                     adopt_mult[pr, f], master_mult[pr, f], &r, adopt_boost, master_boost,
                     mentor_adopt, mentor_master, relearn)
                 d_f[f] = 0.0
-                if ns[f] == 1:
+                if quits and ns[f] == 1:
                     d_f[f] = quit_mult[pr, f]
                     if trained[i, f] == 1:
                         d_f[f] = d_f[f] * r.quit_trained_keep

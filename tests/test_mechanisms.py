@@ -18,6 +18,7 @@ from scipy.stats import t as student_t
 from adoption_abm import AdoptionModel, load_scenario, rules
 from adoption_abm.engines.naive.model import CORE_RULES
 from adoption_abm.model.network import Network
+from adoption_abm.oracles.bass import bass_population
 from adoption_abm.rules.generations import carryover, releases_in
 from adoption_abm.rules.mentoring import pair_mentors
 from adoption_abm.rules.states import LEGACY, MASTERED, MENTORED, NOT_USING, USING
@@ -354,30 +355,12 @@ def test_summary_reports_downgrading_by_profession():
 
 # --- helpers -----------------------------------------------------------------------------------
 def one_family_month(n: int, using: bool):
-    """``n`` professionals of one profession in one establishment that deployed family 0, no
-    ties, nobody trained and no training this month; everyone in state USING or NOT_USING."""
-    m = small_model(seed=1)
-    par = m.month_params(1)
-    n_fam = SC.n_families
-    pop = type(m.pop)(
-        profession=np.zeros(n, dtype=np.uint8),
-        establishment=np.zeros(n, dtype=np.int32),
-        birth=np.full(n, 1980.0, dtype=np.float32),
-        retire_age=np.full(n, 64.0, dtype=np.float32),
-        attitude=np.full(n, 0.5, dtype=np.float32),
-        skill=np.full(n, 0.5, dtype=np.float32),
-        skill0=np.full(n, 0.5, dtype=np.float32),
-        access=np.zeros(n, dtype=np.float32),
-        state=np.full((n, n_fam), USING if using else NOT_USING, dtype=np.uint8),
-        trained=np.zeros((n, n_fam), dtype=np.uint8),
-    )
-    pop.propensity = np.ones(n, dtype=np.float32)
-    pop.train_prob = np.zeros(n, dtype=np.float32)
-    deployed = np.zeros((1, n_fam), dtype=np.uint8)
-    deployed[0, 0] = 1
-    est = type(m.est)(
-        type=np.zeros(1, dtype=np.uint8), start=np.array([0, n], dtype=np.int32), deployed=deployed
-    )
+    """``n`` professionals of one profession in one establishment that deployed family 0 (the
+    Bass oracle's population), no ties, nobody trained and no training this month; everyone
+    in state USING or NOT_USING; the month's parameters of the default scenario."""
+    pop, est = bass_population(n)
+    pop.state[:, 0] = USING if using else NOT_USING
+    par = small_model(seed=1).month_params(1)
     net = Network(np.zeros(n + 1, dtype=np.int32), np.zeros(0, dtype=np.int32))
     par.quit_mult = np.zeros_like(par.quit_mult)
     par.skill_effect = par.skill_mastery_effect = 0.0

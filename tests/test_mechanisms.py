@@ -378,6 +378,21 @@ V1_VALUES = {
     "technologies.robotics.peer": 0.5674,
     **{f"rhythms.slow.{k}": 0.7348 for k in ("adoption", "deployment", "mastery")},
     **{f"rhythms.fast.{k}": 1.315 for k in ("adoption", "deployment", "mastery")},
+    "deployment.base_rate.chu.ai": 0.5233,
+    "deployment.base_rate.chu.digital": 0.6908,
+    "deployment.base_rate.chu.robotics": 0.4605,
+    "deployment.base_rate.general_hospital.ai": 0.3454,
+    "deployment.base_rate.general_hospital.digital": 0.5756,
+    "deployment.base_rate.general_hospital.robotics": 0.3454,
+    "deployment.base_rate.private_clinic.ai": 0.4082,
+    "deployment.base_rate.private_clinic.digital": 0.5756,
+    "deployment.base_rate.private_clinic.robotics": 0.4082,
+    "deployment.base_rate.nursing_home.ai": 0.1779,
+    "deployment.base_rate.nursing_home.digital": 0.4082,
+    "deployment.base_rate.nursing_home.robotics": 0.2931,
+    "deployment.base_rate.ambulatory.ai": 0.2931,
+    "deployment.base_rate.ambulatory.digital": 0.4605,
+    "deployment.base_rate.ambulatory.robotics": 0.1779,
 }
 """Version 1's calibrated values (before the mechanisms were recalibrated)."""
 

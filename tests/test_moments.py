@@ -238,6 +238,6 @@ def test_the_calibration_table_classifies_every_row():
     )
     targeted = {(t["rhythm"], t["output"]) for t in packaged["targets"]}
     for label, rhythm, year, path, *_ in table.TARGETS:
-        name = f"{path[0]}_{path[1]}_{year}" if len(path) == 2 else None
+        name = "_".join((*path, year)) if len(path) == 2 or path[0] == "mix" else None
         fitted = (rhythm, name) in targeted
         assert (table.KIND[label][0] == "fitted target") == fitted, label

@@ -633,7 +633,7 @@ def _cases() -> list[Case]:
         ("start_year=3000", ("year",)),
         ("professions.surgeon.headcount=-1", ("professions.surgeon.headcount",)),
         ("mechanisms.mentoring.enabled=maybe", ("mechanisms.mentoring.enabled",)),
-    ("mechanisms.discontinuance.rate=-1", ("mechanisms.discontinuance.rate",)),
+        ("mechanisms.discontinuance.rate=-1", ("mechanisms.discontinuance.rate",)),
         ("network.rewiring=2", ("network.rewiring",)),
         ("interventions=5", ("interventions",)),
         ("professions.surgeon=1", ("professions.surgeon",)),

@@ -74,6 +74,10 @@ MOMENTS: dict[str, tuple[str, str]] = {
         "effectiveness of age band a minus that of the older band b",
         "difference of ratios",
     ),
+    "mix_<profession>_<family>_<year>": (
+        "share of a profession's realised gain that comes from the family (summary's mix)",
+        "share 0-1",
+    ),
     "deployment_share_<family>_<year>": (
         "share of hospitals that have deployed the family (end of year)",
         "share 0-1",
@@ -248,8 +252,15 @@ def moment_names(scenario: Scenario, last_year: int | None = None) -> list[str]:
         flat += [f"potential_all_{y}", f"fte_freed_all_{y}"]
         flat += [f"gap_{a}_{y}" for a in ("profession", "age", "establishment")]
         flat += [f"multi_speed_gap_{y}", f"downgrading_risk_{y}"]
+    mix = [
+        f"mix_{p}_{f}_{y}"
+        for y in years
+        for p in scenario.profession_ids
+        for f in scenario.families
+    ]
     return (
         flat
+        + mix
         + _age_names(scenario, years)
         + _deployment_names(scenario, years)
         + _adoption_names(scenario)
@@ -269,6 +280,12 @@ def model_moments(model: Any, names: Iterable[str] | None = None) -> dict[str, f
     out = flat_outputs(model)
     last = sc.start_year + model.month // MONTHS - 1
     years = report_years(sc, last)
+    if need("mix_"):
+        summary = model.summary()
+        for y in years:
+            for prof, shares in summary[str(y)]["mix"].items():
+                for fam, value in shares.items():
+                    out[f"mix_{prof}_{fam}_{y}"] = float("nan") if value is None else value
     if need("realised_ratio_"):
         outputs = model.outputs()
         eff = outputs.effectiveness("age")  # (M, B)

@@ -392,6 +392,8 @@ HEADLINE_KEYS = (
     "realised_medical",
     "realised_non_medical",
     "fte_freed_all",
+    "learning_all",
+    "net_realised_all",
     "multi_speed_gap",
     "downgrading_risk",
 )

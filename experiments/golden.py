@@ -19,15 +19,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+from adoption_abm.scenario.mechanisms import CORE_RULES
+
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
 FILES = ("summary.json", "timeseries.parquet", "indicators.parquet", "breakdown.parquet")
 VOLATILE = ("seconds", "version")
 """summary.json fields that are not results: wall time and package version."""
 
-MECHANISMS = ("cohorts", "mentoring", "resistance", "discontinuance", "generations", "learning",
-              "downgrading")  # fmt: skip
-CORE_RULES_SET = [a for m in MECHANISMS for a in ("--set", f"mechanisms.{m}.enabled=false")]
+CORE_RULES_SET = [a for key in CORE_RULES for a in ("--set", f"{key}=false")]
 """Every mechanism of version 2 off: this case's baseline columns equal version 1's goldens."""
 
 CASES: dict[str, list[str]] = {

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from adoption_abm import AdoptionModel
-from adoption_abm.engines.naive.model import CORE_RULES
 from adoption_abm.rules import stream
 from adoption_abm.scenario import ScenarioError, load_scenario, scenario_from_dict
+from adoption_abm.scenario.mechanisms import CORE_RULES
 
 FOUR = Path(__file__).parent / "data" / "four-families.toml"
 

@@ -32,13 +32,13 @@ import pytest
 from adoption_abm import AdoptionModel, Professional, rules
 from adoption_abm.engines import _kernels
 from adoption_abm.engines import registry as engines
-from adoption_abm.engines.naive.model import CORE_RULES
 from adoption_abm.model.model import AUTO_AGENT_LIMIT
 from adoption_abm.model.network import Network
 from adoption_abm.oracles import bass as validation
 from adoption_abm.rules import stream as draws
 from adoption_abm.rules.states import LEGACY, MENTORED
 from adoption_abm.scenario.load import scenario_from_dict
+from adoption_abm.scenario.mechanisms import CORE_RULES
 from adoption_abm.scenario.schema import MAX_FAMILIES, Scenario
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,6 @@ import pytest
 from scipy.stats import t as student_t
 
 from adoption_abm import AdoptionModel, load_scenario, rules
-from adoption_abm.engines.naive.model import CORE_RULES
 from adoption_abm.model.network import Network
 from adoption_abm.oracles.bass import bass_population
 from adoption_abm.rules.generations import carryover, releases_in
@@ -24,6 +23,7 @@ from adoption_abm.rules.mentoring import pair_mentors
 from adoption_abm.rules.states import LEGACY, MASTERED, MENTORED, NOT_USING, USING
 from adoption_abm.rules.tallies import shortfall_milli
 from adoption_abm.scenario.calendar import month_index
+from adoption_abm.scenario.mechanisms import CORE_RULES
 
 SC = load_scenario("france-2022")
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from adoption_abm import AdoptionModel, Establishment, Professional
-from adoption_abm.engines.naive.model import CORE_RULES
 from adoption_abm.model.network import Network, build_network
 from adoption_abm.rules.peers import tie_counts
 from adoption_abm.rules.states import LEGACY, MASTERED, NOT_USING, USING
+from adoption_abm.scenario.mechanisms import CORE_RULES
 
 SMALL = 0.003
 

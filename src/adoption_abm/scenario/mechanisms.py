@@ -188,3 +188,12 @@ class Mechanisms(Block):
     generations: Generations = Field(default_factory=Generations)
     learning: Learning = Field(default_factory=Learning)
     downgrading: Downgrading = Field(default_factory=Downgrading)
+
+
+MECHANISM_NAMES: tuple[str, ...] = tuple(
+    name for name in Mechanisms.model_fields if name not in ("source", "sources")
+)
+"""The mechanisms' names, in the order of the ``[mechanisms.*]`` blocks."""
+CORE_RULES: dict[str, bool] = {f"mechanisms.{name}.enabled": False for name in MECHANISM_NAMES}
+"""Overrides that switch every mechanism of version 2 off: the core rules (version 1's, bit for
+bit), which the naive baseline implements."""

@@ -36,23 +36,9 @@ from ...rules.states import N_STATES
 from ...scenario.calendar import MONTHS, month_time
 from ...scenario.errors import ScenarioError
 from ...scenario.load import load_scenario, with_overrides
+from ...scenario.mechanisms import CORE_RULES
 from ...scenario.schema import Scenario
 from .agents import NaiveEstablishment, NaiveProfessional
-
-CORE_RULES = {
-    f"mechanisms.{name}.enabled": False
-    for name in (
-        "cohorts",
-        "mentoring",
-        "resistance",
-        "discontinuance",
-        "generations",
-        "learning",
-        "downgrading",
-    )
-}
-"""Overrides that switch every mechanism of version 2 off: the core rules the naive baseline
-implements (pass them to an AdoptionModel to compare with it)."""
 
 
 def core_rules(scenario: Scenario) -> Scenario:

@@ -15,11 +15,10 @@ from pydantic import Field, field_validator
 
 from .blocks import Block
 from .interventions import YearMonth
-from .types import Ident, Unit
+from .types import Boost, Ident, Unit
 
 Hours = Annotated[float, Field(ge=0, le=160, allow_inf_nan=False)]
 """Hours in a month: at most 160, a full month of work."""
-Boost = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 Age = Annotated[float, Field(ge=15, le=80, allow_inf_nan=False)]
 
 

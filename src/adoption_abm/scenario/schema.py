@@ -28,7 +28,7 @@ from .calendar import POLICY_START, month_index, n_months
 from .errors import ScenarioError, _CrossError
 from .interventions import Intervention, YearMonth, intervention_errors
 from .mechanisms import Mechanisms
-from .types import SHARE_TOL, Ident, NonNeg, Positive, Unit
+from .types import SHARE_TOL, Boost, Ident, NonNeg, Positive, Unit
 
 MAX_FAMILIES = 4
 """Most technology families a scenario may list (the compiled kernel packs a professional's
@@ -66,8 +66,6 @@ Slope = Annotated[float, Field(ge=0, le=20, allow_inf_nan=False)]
 """A multiplier slope on an attribute centred on 0.5 (attitude, skill): at 20 the multiplier
 already runs from the floor to 11 across the attribute's range; beyond, the attribute alone
 decides."""
-Boost = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
-"""A rate multiplied by (1 + boost): 100 (x101) makes a monthly hazard of 0.5 % a certainty."""
 Multiplier = Annotated[float, Field(gt=0, le=20, allow_inf_nan=False)]
 """A rhythm multiplier: x20 turns the slowest calibrated hazards into certainties."""
 

@@ -10,6 +10,7 @@ and prints the Markdown table; with ``--docs`` it also writes the table and the 
 (``adoption_abm.policies.catalogue_markdown()``) into docs/POLICIES.md between their markers:
 
     python experiments/policy_table.py report/proposals [--docs]
+    python experiments/policy_table.py --catalogue   # the catalogue block only
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ def fill(text: str, marker: str, content: str) -> str:
 
 
 if __name__ == "__main__":
+    if "--catalogue" in sys.argv:  # only the catalogue block (no comparison needed)
+        DOCS.write_text(fill(DOCS.read_text(), "catalogue", catalogue_markdown()))
+        raise SystemExit(0)
     args = [a for a in sys.argv[1:] if a != "--docs"]
     folder = Path(args[0] if args else "report/proposals")
     text = table(folder)

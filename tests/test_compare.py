@@ -87,11 +87,11 @@ def test_differences_are_paired_with_t_intervals(result):
 def test_cost_effectiveness(result):
     cost = result.cost.filter(pl.col("policy").cast(pl.String) == "6,7")
     row = cost.filter(pl.col("year") == 2030).row(0, named=True)
-    assert row["cost_meur"] == pytest.approx(215.0)  # 200 + 15 M€ a year
+    assert row["cost_meur"] == pytest.approx(250.0)  # budget ceilings 200 + 50 M€ a year
     # paid from the scenario's policy_start, January 2027: four years to the end of 2030
-    assert row["cumulative_cost_meur"] == pytest.approx(215.0 * 4)
-    assert row["fte_per_meur"] == pytest.approx(row["fte_freed_diff"] / 215.0)
-    assert row["cost_per_fte_keur"] == pytest.approx(215.0 * 1000 / row["fte_freed_diff"])
+    assert row["cumulative_cost_meur"] == pytest.approx(250.0 * 4)
+    assert row["fte_per_meur"] == pytest.approx(row["fte_freed_diff"] / 250.0)
+    assert row["cost_per_fte_keur"] == pytest.approx(250.0 * 1000 / row["fte_freed_diff"])
     half = result.cost.filter(
         (pl.col("policy").cast(pl.String) == "12x0.5") & (pl.col("year") == 2030)
     )

@@ -83,14 +83,21 @@ class PolicySchedule:
             lo, hi = self._span(iv)
             if not lo <= month <= hi:
                 continue
-            for e, eff in enumerate(cat[iv.proposal].effects):
+            prop = cat[iv.proposal]
+            fade = 1.0
+            if prop.fade_months is not None and prop.cost_months is not None:
+                # after the funded months, the effects fade linearly to nothing
+                past = month - (lo + prop.cost_months - 1)
+                fade = max(0.0, 1.0 - past / prop.fade_months) if past > 0 else 1.0
+            for e, eff in enumerate(prop.effects):
                 onset = lo + eff.lag_months
                 if month < onset:
                     continue
                 ramp = (
                     1.0 if eff.ramp_months == 0 else min(1.0, (month - onset + 1) / eff.ramp_months)
                 )
-                amp = eff.value * iv.intensity * ramp
+                value = eff.value if iv.effects is None else iv.effects[e]
+                amp = value * iv.intensity * ramp * fade
                 if amp != 0.0:
                     out.append((k, e, amp))
         return tuple(out)

@@ -15,7 +15,12 @@ from pydantic import (
     model_serializer,
 )
 
-from ..policies.catalogue import MAX_INTENSITY, N_PROPOSALS, allowed_targets
+from ..policies.catalogue import (
+    MAX_INTENSITY,
+    N_PROPOSALS,
+    allowed_targets,
+    effect_value_errors,
+)
 from .calendar import age_band_names, month_index
 from .errors import ScenarioError, format_errors
 from .types import Ident, NonNeg
@@ -70,7 +75,15 @@ class Intervention(BaseModel):
     )
     targets: Targets | None = None
     cost: NonNeg | None = Field(
-        None, description="Yearly cost in million euros; default: the catalogue's cost x intensity."
+        None,
+        description="Yearly budget ceiling in million euros; default: the catalogue's x "
+        "intensity. What is spent is the activity delivered at unit costs, within it.",
+    )
+    effects: list[Annotated[float, Field(allow_inf_nan=False)]] | None = Field(
+        None,
+        description="Value of each of the proposal's effects at intensity 1, in the "
+        "catalogue's order, in place of the central values of its priors (one assumption "
+        "draw; see adoption_abm.policies.priors).",
     )
 
     @field_validator("proposal")
@@ -128,6 +141,10 @@ def intervention_errors(
         if iv.end is not None and hi < lo:
             start = iv.start or f"{scenario.policy_start} (policy_start)"
             errors.append(((*path, "end"), f"{iv.end} is before start {start}"))
+        if iv.effects is not None:
+            errors += [
+                ((*path, "effects"), m) for m in effect_value_errors(iv.proposal, iv.effects)
+            ]
         if iv.targets is not None:
             allowed = allowed_targets(iv.proposal)
             for dim, names in known.items():

@@ -213,21 +213,37 @@ class PolicySchedule:
             out[m] = base if extra is None else base + extra
         return np.clip(out, 0.0, 1.0)
 
-    def cost_by_month(self, n_months: int | None = None) -> np.ndarray:
-        """(months 0..n,) spending in million euros in each month (month 0 is empty)."""
+    def budget_by_month(self, n_months: int | None = None) -> np.ndarray:
+        """(months 0..n,) budget ceilings in force, in million euros a month (month 0 is empty):
+        each intervention's yearly ceiling (its ``cost``, else the catalogue's x intensity) /
+        12, from its start while in force, for the proposal's ``cost_months`` when given.
+        What is spent (the activity delivered at unit costs) never exceeds it."""
         n = self.n_months if n_months is None else n_months
-        out = np.zeros(n + 1)
+        return self.budget_by_intervention(n).sum(axis=1)
+
+    def budget_by_intervention(self, n_months: int | None = None) -> np.ndarray:
+        """(months 0..n, K) each intervention's budget ceiling a month (M€)."""
+        n = self.n_months if n_months is None else n_months
+        out = np.zeros((n + 1, len(self.interventions)))
         cat = catalogue().proposals
-        for iv in self.interventions:
+        for k, iv in enumerate(self.interventions):
             prop = cat[iv.proposal]
             yearly = iv.cost if iv.cost is not None else prop.cost * iv.intensity
             lo, hi = self._span(iv)
             if prop.cost_months is not None:
                 hi = min(hi, lo + prop.cost_months - 1)
-            out[lo : min(hi, n) + 1] += yearly / 12.0
+            out[lo : min(hi, n) + 1, k] += yearly / 12.0
         return out
+
+    def budget_by_year(self) -> dict[int, float]:
+        """Budget ceilings in million euros by calendar year (what a portfolio commits)."""
+        monthly = self.budget_by_month()[1:].reshape(-1, 12).sum(axis=1)
+        return {self.scenario.start_year + y: float(v) for y, v in enumerate(monthly)}
+
+    def cost_by_month(self, n_months: int | None = None) -> np.ndarray:
+        """(months 0..n,) spending in million euros in each month (month 0 is empty)."""
+        return self.budget_by_month(n_months)
 
     def cost_by_year(self) -> dict[int, float]:
         """Spending in million euros by calendar year."""
-        monthly = self.cost_by_month()[1:].reshape(-1, 12).sum(axis=1)
-        return {self.scenario.start_year + y: float(v) for y, v in enumerate(monthly)}
+        return self.budget_by_year()

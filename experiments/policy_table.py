@@ -47,9 +47,10 @@ def table(folder: Path, year: int = 2030) -> str:
         f"{meta['rhythm']} rhythm).",
         "",
         f"| policy | Δ realised gain {year} (pts) [95 % CI] | Δ FTE freed {year} [95 % CI] "
-        f"| Δ FTE reinvested in care {year} | cost {year} (M€) | cumulative cost to {year} (M€) "
-        f"| FTE freed {year} per M€ spent in {year} |",
-        "|---|---|---|---|---|---|---|",
+        f"| Δ FTE reinvested in care {year} | spent in {year} (M€) "
+        f"| cumulative discounted cost to {year} (M€) | FTE-years freed to {year} "
+        f"| k€ per FTE-year to {year} |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for label in meta["policies"][1:]:
         r = cell(label, "realised_all")
@@ -57,13 +58,15 @@ def table(folder: Path, year: int = 2030) -> str:
         v = cell(label, "fte_reinvested_all")
         c = cost.filter((pl.col("policy") == label) & (pl.col("year") == year)).row(0, named=True)
         name = f"{label}. {PROPOSALS[int(label)]}" if label.isdigit() else label
-        per = "n/a" if c["cost_meur"] == 0 else f"{c['fte_per_meur']:,.0f}"
+        per = c["cost_per_fte_year_keur"]
+        per = "n/a" if per != per else f"{per:,.1f}"  # NaN: nothing spent or nothing freed
         lines.append(
             f"| {name} | {100 * r['diff']:+.2f} "
             f"[{100 * r['diff_low']:+.2f}, {100 * r['diff_high']:+.2f}] "
             f"| {f['diff']:+,.0f} [{f['diff_low']:+,.0f}, {f['diff_high']:+,.0f}] "
             f"| {v['diff']:+,.0f} "
-            f"| {c['cost_meur']:,.0f} | {c['cumulative_cost_meur']:,.0f} | {per} |"
+            f"| {c['cost_meur']:,.1f} | {c['cumulative_discounted_cost_meur']:,.1f} "
+            f"| {c['fte_years_diff']:+,.0f} | {per} |"
         )
     return "\n".join(lines)
 

@@ -87,17 +87,24 @@ def test_differences_are_paired_with_t_intervals(result):
 def test_cost_effectiveness(result):
     cost = result.cost.filter(pl.col("policy").cast(pl.String) == "6,7")
     row = cost.filter(pl.col("year") == 2030).row(0, named=True)
-    assert row["cost_meur"] == pytest.approx(250.0)  # budget ceilings 200 + 50 M€ a year
-    # paid from the scenario's policy_start, January 2027: four years to the end of 2030
-    assert row["cumulative_cost_meur"] == pytest.approx(250.0 * 4)
-    assert row["fte_per_meur"] == pytest.approx(row["fte_freed_diff"] / 250.0)
-    assert row["cost_per_fte_keur"] == pytest.approx(250.0 * 1000 / row["fte_freed_diff"])
+    # spent: the courses bought and the mentoring hours, within the ceilings (50 + 50 M€)
+    assert row["budget_meur"] == pytest.approx(100.0)
+    assert 0 < row["cost_meur"] <= row["budget_meur"]
+    assert row["cost_meur"] == pytest.approx(row["courses_meur"] + row["mentoring_hours_meur"])
+    assert row["courses_meur"] == pytest.approx(row["courses_bought"] * 1000 / 1e6)
+    # ceilings from the scenario's policy_start, January 2027: four years to the end of 2030
+    assert row["cumulative_budget_meur"] == pytest.approx(100.0 * 4)
+    assert row["cumulative_discounted_cost_meur"] < row["cumulative_cost_meur"]
+    if row["fte_years_diff"] > 0:
+        assert row["cost_per_fte_year_keur"] == pytest.approx(
+            row["cumulative_discounted_cost_meur"] * 1000 / row["fte_years_diff"]
+        )
     half = result.cost.filter(
         (pl.col("policy").cast(pl.String) == "12x0.5") & (pl.col("year") == 2030)
     )
-    assert half["cost_meur"][0] == pytest.approx(50.0)
+    assert half["budget_meur"][0] == pytest.approx(50.0)
     base = result.cost.filter(pl.col("policy").cast(pl.String) == "baseline")
-    assert (base["cost_meur"] == 0).all() and base["fte_per_meur"].is_nan().all()
+    assert (base["cost_meur"] == 0).all() and base["cost_per_fte_year_keur"].is_nan().all()
 
 
 def test_roles_and_monthly(result, short):
@@ -267,7 +274,7 @@ def test_report_files(result, tmp_path):
     md = (tmp_path / "report.md").read_text()
     assert (
         "Δ realised (pts)" in md
-        and "FTE per M€" in md
+        and "k€ per FTE-year" in md
         and "adoption-abm compare --policy 6,7" in md
     )
     html = (tmp_path / "report.html").read_text()

@@ -69,8 +69,8 @@ def test_catalogue_effects_reach_the_families_they_name(four):
     end = four.n_months
     ai_only = PolicySchedule(four, [{"proposal": 17}]).levers_at(end).adoption
     assert (ai_only[:, 0] > 1).all() and (ai_only[:, 1:] == 1).all()
-    every = PolicySchedule(four, [{"proposal": 12}]).levers_at(end).deployment
-    assert (every > 1).all() and every.shape == (len(four.type_ids), 4)
+    every = PolicySchedule(four, [{"proposal": 12}]).levers_at(end).deployment_bought
+    assert (every > 1).all() and every.shape == (len(four.type_ids), 4)  # as funded projects
 
 
 @pytest.mark.parametrize(

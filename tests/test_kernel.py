@@ -251,7 +251,7 @@ def random_state(model: AdoptionModel, seed: int) -> None:
 
 def copy_pop(pop):
     """An independent copy of a ``Population`` (every column copied)."""
-    return type(pop)(**{k: v.copy() for k, v in vars(pop).items()})
+    return type(pop)(**{k: None if v is None else v.copy() for k, v in vars(pop).items()})
 
 
 def compare_one_step(

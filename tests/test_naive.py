@@ -56,7 +56,9 @@ def one_month_counts(
     rng = np.random.default_rng(99)
     ref, naive = [], []
     for r in range(reps):
-        pop = type(model.pop)(**{k: v.copy() for k, v in vars(model.pop).items()})
+        pop = type(model.pop)(
+            **{k: None if v is None else v.copy() for k, v in vars(model.pop).items()}
+        )
         new_state = np.empty_like(pop.state)
         rules.professionals_step(pop, model.est, model.network, par, month_key(rng), new_state)
         ref.append(transitions(model.pop.state, new_state, model.pop.trained, pop.trained))

@@ -106,6 +106,6 @@ def test_policy_start_is_checked_and_moves_the_default():
 
     sched = PolicySchedule(early, [{"proposal": 12}])
     assert sched.levers_at(24) is sched.levers_at(0)  # neutral in December 2023
-    assert sched.levers_at(25 + 12 + 12).deployment.max() > 1  # on once its lag has passed
+    assert sched.levers_at(25 + 12 + 12).deployment_bought.max() > 1  # on once its lag has passed
     with pytest.raises(ScenarioError, match="outside the simulated months"):
         with_overrides(sc, {"interventions": [{"proposal": 6, "start": "2021-12"}]})

@@ -225,20 +225,20 @@ def test_levers_follow_start_lag_ramp_and_end(sc):
     assert full.agent_effects[0].training == pytest.approx(2.0)
     assert full.agent_effects[1].reach == pytest.approx(0.6)
     assert s.levers_at((2031 - 2022) * 12 + 1) is neutral  # after the end
-    cost = s.cost_by_year()
-    assert cost[2024] == 0 and cost[2025] == pytest.approx(400.0) and cost[2031] == 0
+    cost = s.budget_by_year()  # the ceiling, 50 M€ at intensity 1
+    assert cost[2024] == 0 and cost[2025] == pytest.approx(100.0) and cost[2031] == 0
 
 
-def test_costs_default_scale_with_intensity_and_can_be_given(sc):
-    assert PolicySchedule(sc, [{"proposal": 12, "intensity": 0.5}]).cost_by_year()[
+def test_budget_ceilings_scale_with_intensity_and_can_be_given(sc):
+    assert PolicySchedule(sc, [{"proposal": 12, "intensity": 0.5}]).budget_by_year()[
         2030
     ] == pytest.approx(50.0)
-    assert PolicySchedule(sc, [{"proposal": 12, "cost": 7.0}]).cost_by_year()[
+    assert PolicySchedule(sc, [{"proposal": 12, "cost": 7.0}]).budget_by_year()[
         2030
     ] == pytest.approx(7.0)
     study = PolicySchedule(
         sc, [{"proposal": 10, "start": "2023-07"}]
-    ).cost_by_year()  # paid 24 months
+    ).budget_by_year()  # paid 24 months
     assert (
         study[2023] == pytest.approx(1.0) and study[2025] == pytest.approx(1.0) and study[2026] == 0
     )
@@ -265,7 +265,7 @@ def test_targets_restrict_per_agent_effects():
 
 def test_establishment_targets_restrict_deployment(sc):
     s = PolicySchedule(sc, [{"proposal": 12, "targets": {"establishment_types": ["nursing_home"]}}])
-    dep = s.levers_at(200).deployment
+    dep = s.levers_at(200).deployment_bought  # funded projects (buys = "projects")
     k = sc.type_ids.index("nursing_home")
     assert np.allclose(dep[k], 1.3) and np.allclose(np.delete(dep, k, axis=0), 1.0)
 

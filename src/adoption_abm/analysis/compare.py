@@ -36,6 +36,8 @@ from ..scenario.calendar import REPORT_YEARS, report_years, year_end_month
 from ..scenario.interventions import validate_interventions
 from ..scenario.load import load_scenario
 from ..scenario.schema import Scenario
+from .costs import cost_rows as cost_rows_of
+from .costs import run_costs
 
 METRIC_LABELS: dict[str, str] = {
     "realised_all": "realised gain, all professions",
@@ -136,6 +138,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         "replication": spec.replication,
         "years": year_metrics(model, spec.years),
         "monthly": {k: series[k] for k in MONTHLY},
+        "costs": run_costs(model),
     }
 
 
@@ -207,8 +210,10 @@ class Comparison:
     * ``summary``: policy × year × metric: mean and 95 % CI, paired difference to baseline and
       its 95 % CI.
     * ``roles``: policy × year × role: mean FTE demand and 95 % CI.
-    * ``cost``: policy × year: spending (M€), cumulative spending, FTE freed and reinvested vs
-      baseline (mean, 95 % CI), FTE freed per M€ and cost per FTE freed (k€).
+    * ``cost``: policy × year: activity-based spending (M€) by activity, budget ceilings,
+      cumulative and discounted spending, activity (courses bought, projects funded,
+      pairings), FTE freed and reinvested vs baseline, cumulative FTE-years freed and the cost
+      per FTE-year (:mod:`adoption_abm.analysis.costs`).
     * ``monthly``: policy × month: mean of the :data:`MONTHLY` metrics, with 95 % CI.
     * ``policies``: policy × intervention, as run.
     """
@@ -449,37 +454,24 @@ def _assemble(
 
     cost_rows = []
     for p, label in enumerate(labels):
-        by_year = schedules[p].cost_by_year()
-        cumulative = np.cumsum([by_year[y] for y in sorted(by_year)])
-        cum = dict(zip(sorted(by_year), cumulative, strict=True))
-        for y in years:
-            cost = by_year[y]
-            d_fte, d_lo, d_hi = mean_ci(
-                values(p, y, "fte_freed_all") - values(0, y, "fte_freed_all")
+
+        def monthly_diff(key: str, p: int = p) -> np.ndarray:
+            return np.stack(
+                [
+                    results[(p, r)]["monthly"][key] - results[(0, r)]["monthly"][key]
+                    for r in range(n_rep)
+                ]
             )
-            r_fte, r_lo, r_hi = mean_ci(
-                values(p, y, "fte_reinvested_all") - values(0, y, "fte_reinvested_all")
-            )
-            cost_rows.append(
-                {
-                    "policy": label,
-                    "year": y,
-                    "cost_meur": cost,
-                    "cumulative_cost_meur": float(cum[y]),
-                    "fte_freed_diff": d_fte,
-                    "fte_freed_diff_low": d_lo,
-                    "fte_freed_diff_high": d_hi,
-                    "fte_reinvested_diff": r_fte,
-                    "fte_reinvested_diff_low": r_lo,
-                    "fte_reinvested_diff_high": r_hi,
-                    "fte_per_meur": d_fte / cost if cost > 0 else math.nan,
-                    "fte_per_meur_low": d_lo / cost if cost > 0 else math.nan,
-                    "fte_per_meur_high": d_hi / cost if cost > 0 else math.nan,
-                    "cost_per_fte_keur": cost * 1000.0 / d_fte
-                    if cost > 0 and d_fte > 0
-                    else math.nan,
-                }
-            )
+
+        cost_rows += cost_rows_of(
+            label,
+            sc.start_year,
+            years,
+            [results[(p, r)]["costs"] for r in range(n_rep)],
+            monthly_diff("fte_freed_all"),
+            monthly_diff("fte_reinvested_all"),
+            mean_ci,
+        )
     cost = pl.DataFrame(cost_rows).with_columns(pl.col("policy").cast(pl.Enum(labels)))
 
     n_months = len(results[(0, 0)]["monthly"]["realised_all"])

@@ -216,27 +216,21 @@ def _figures(cmp: Comparison) -> dict[str, bytes]:
     ]
     if paid:
         fig, ax = plt.subplots(figsize=(7, 4.2))
-        positive = True
         for label in paid:
             d = cmp.cost.filter(pl.col("policy").cast(pl.String) == label)
-            mid = d["fte_per_meur"].to_numpy()
-            err = np.vstack(
-                [mid - d["fte_per_meur_low"].to_numpy(), d["fte_per_meur_high"].to_numpy() - mid]
-            )
-            positive &= bool(np.all(np.nan_to_num(mid - err[0], nan=1.0) > 0))
-            ax.errorbar(
+            ax.plot(
                 d["year"].to_numpy(),
-                mid,
-                yerr=np.nan_to_num(err),
+                d["cost_per_fte_year_keur"].to_numpy(),
                 marker="o",
-                capsize=3,
                 label=label,
                 color=colours[label],
             )
-        if positive:
+        if (cmp.cost["cost_per_fte_year_keur"].drop_nans().drop_nulls() > 0).all():
             ax.set_yscale("log")
         ax.set(
-            title="FTE freed per million euros spent that year", xlabel="year", ylabel="FTE per M€"
+            title="Cost per FTE-year freed (cumulative, discounted)",
+            xlabel="to the end of",
+            ylabel="k€ per FTE-year",
         )
         ax.legend(fontsize=8)
         save("cost_effectiveness.png", fig)
@@ -380,45 +374,43 @@ def markdown(cmp: Comparison, command: str | None = None, figures: Sequence[str]
 
     out += ["", "## Cost-effectiveness", ""]
     out.append(
-        "Cost: yearly spending in million euros (catalogue costs × intensity: assumptions). "
-        "FTE per M€: FTE freed that year vs baseline divided by that year's spending [95 % CI]; "
-        "cost per FTE freed in thousand euros."
+        "Spending follows activity: courses bought, projects funded, mentoring hours and "
+        "programme units at their unit costs (docs/POLICIES.md), within each proposal's budget "
+        "ceiling. Cumulative cost discounted at the catalogue's rate; cost per FTE-year: "
+        "cumulative discounted cost over the cumulative FTE-years freed vs baseline, to the end "
+        "of the year, in thousand euros."
     )
     out.append("")
     header = [
         "policy",
         "year",
-        "cost (M€)",
-        "cumulative (M€)",
+        "spent (M€)",
+        "ceiling (M€)",
+        "courses bought",
+        "cumulative, discounted (M€)",
         "Δ FTE freed",
-        "FTE per M€",
-        "k€ per FTE freed",
+        "FTE-years freed",
+        "k€ per FTE-year",
     ]
     rows = []
     for label in labels[1:]:
         d = cmp.cost.filter(pl.col("policy").cast(pl.String) == label)
         for r in d.iter_rows(named=True):
-            per = r["fte_per_meur"]
-            per_txt = (
-                "n/a"
-                if math.isnan(per)
-                else (
-                    f"{per:,.1f}"
-                    if math.isnan(r["fte_per_meur_low"])
-                    else f"{per:,.1f} [{r['fte_per_meur_low']:,.1f}, {r['fte_per_meur_high']:,.1f}]"
-                )
-            )
             rows.append(
                 [
                     label,
                     str(r["year"]),
                     _num(r["cost_meur"], 1),
-                    _num(r["cumulative_cost_meur"], 0),
+                    _num(r["budget_meur"], 1),
+                    _num(r["courses_bought"], 0),
+                    _num(r["cumulative_discounted_cost_meur"], 0),
                     _diff_num(
                         r["fte_freed_diff"], r["fte_freed_diff_low"], r["fte_freed_diff_high"]
                     ),
-                    per_txt,
-                    _num(r["cost_per_fte_keur"], 1),
+                    _diff_num(
+                        r["fte_years_diff"], r["fte_years_diff_low"], r["fte_years_diff_high"]
+                    ),
+                    _num(r["cost_per_fte_year_keur"], 1),
                 ]
             )
     out.append(_table(header, rows) if rows else "Only the baseline was run.")

@@ -141,11 +141,15 @@ def compare_command(
 
 @app.command("proposals")
 def proposals_command() -> None:
-    """List the twenty proposals: number, 2022 item, yearly cost, the targets they accept."""
+    """List the twenty proposals: number, 2022 item, yearly budget ceiling, what it buys, the
+    targets it accepts and its effects' prior ranges (docs/POLICIES.md has the sources)."""
     from ..policies.catalogue import catalogue
 
     for n, p in catalogue().proposals.items():
         targets = ", ".join(p.targets) or "none"
+        buys = ", ".join(a.kind for a in p.activities)
+        priors = "; ".join(f"{e.channel} {e.low:+g}/{e.value:+g}/{e.high:+g}" for e in p.effects)
         typer.echo(
-            f"{n:>2}  [{p.item_2022:>2}]  {p.cost:>6.1f} M€/yr  targets: {targets}\n    {p.title}"
+            f"{n:>2}  [{p.item_2022:>2}]  {p.cost:>6.1f} M€/yr ceiling  buys: {buys}  "
+            f"targets: {targets}\n    {p.title}\n    priors (low/central/high): {priors}"
         )

@@ -18,12 +18,14 @@ import polars as pl
 
 from .. import rules
 from ..engines.registry import ENGINES, StepFunction, get_engine
+from ..outputs.activity import ActivityLog
 from ..outputs.deployment import DeploymentLog
 from ..outputs.indicators import Outputs, month_label, potential_table
 from ..rules.downgrading import attitude_feedback
 from ..rules.generations import release, releases_in
 from ..rules.mentoring import Pairs, mentoring_load, pair_mentors
 from ..rules.stream import month_key
+from ..rules.supply import supplied_probability, training_supply
 from ..rules.tallies import MonthTally
 from ..scenario.calendar import MONTHS
 from ..scenario.errors import ScenarioError
@@ -143,6 +145,8 @@ class AdoptionModel(mesa.Model):
         self._potential = potential_table(sc, self.n_months)
         self._tallies = Tallies([], [], [], [], [])
         self.deployment_log = DeploymentLog(self.est, len(sc.type_ids))  # outputs.deployment
+        self.activity = ActivityLog(len(self.policy.interventions))  # outputs.activity
+        self._project_funds = 0.0  # projects the budgets in force can still fund (rules.supply)
         self._record(rules.tally(self.pop, self.est, self.month_params(0), self.pop.state))
 
         self._professionals: dict[int, Professional] = {}
@@ -197,13 +201,38 @@ class AdoptionModel(mesa.Model):
         for family in releases_in(sc, m):
             release(self.pop, family)
         key = month_key(self.rng)
-        counts = self._step_professionals(
-            self.pop, self.est, self.network, par, key, self._next_state
-        )
+        supply = training_supply(self.pop, self.est, sc, self.levers, self.scale)
+        wanted = self.pop.train_prob
+        if supply is not None and supply.binds:  # budgets or trainers limit the courses
+            self.pop.train_prob = supplied_probability(self.pop, supply)
+        try:
+            counts = self._step_professionals(
+                self.pop, self.est, self.network, par, key, self._next_state
+            )
+        finally:
+            self.pop.train_prob = wanted
         self.pop.state, self._next_state = self._next_state, self.pop.state
-        rules.deployment_step(self.est, sc, self.rhythm, m, self.levers, self.rng)
+        lv = self.levers
+        if lv.project_funds > 0:  # unspent funds carry over, up to a year's
+            monthly = lv.project_funds * self.scale
+            self._project_funds = min(self._project_funds + monthly, MONTHS * monthly)
+        else:
+            self._project_funds = 0.0
+        _, funded = rules.deployment_step(
+            self.est, sc, self.rhythm, m, lv, self.rng, funds=self._project_funds
+        )
+        self._project_funds -= funded
         self.month = m
-        self._record(MonthTally(*counts))
+        tally = MonthTally(*counts)
+        self._record(tally)
+        self.activity.record(
+            float(tally.courses.sum()),
+            supply,
+            lv.course_buyers,
+            funded,
+            lv.project_buyers,
+            float(self._tallies.mentoring[-1].sum()) / 2.0,
+        )
         self.datacollector.collect(self)
         if self.month >= self.n_months:
             self.running = False

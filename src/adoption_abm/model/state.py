@@ -68,6 +68,8 @@ class Population:
     support: np.ndarray = field(default=None)  # uint8 (N, F), bits: MENTORED, LEGACY
     propensity: np.ndarray = field(default=None)  # float32, adoption multiplier (rules.refresh)
     train_prob: np.ndarray = field(default=None)  # float32, monthly training probability
+    train_free: np.ndarray | None = field(default=None)  # float32, the same without the courses
+    # bought by policies (None when none are in force; rules.refresh, rules.supply)
 
     def __post_init__(self) -> None:
         if self.resist is None:
@@ -94,7 +96,7 @@ class Population:
         _check("pop.trained", self.trained, np.uint8, (n, f))
         _check("pop.resist", self.resist, np.uint8, (n,))
         _check("pop.support", self.support, np.uint8, (n, f))
-        for name in ("propensity", "train_prob"):
+        for name in ("propensity", "train_prob", "train_free"):
             if getattr(self, name) is not None:
                 _check(f"pop.{name}", getattr(self, name), np.float32, (n,))
         return self

@@ -274,6 +274,8 @@ class Proposal(BaseModel):
         for e in self.effects:
             if e.buys and e.buys not in kinds:
                 raise ValueError(f"an effect buys {e.buys} but no activity prices them")
+        if self.cost_months is not None and any(e.buys for e in self.effects):
+            raise ValueError("a proposal that buys courses or projects is funded while in force")
         if self.fade_months is not None and self.cost_months is None:
             raise ValueError("fade_months needs cost_months (the effects fade after funding ends)")
         if self.information_only:

@@ -21,6 +21,7 @@ interventions, the scenario and the seed only, never on the order they were list
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -143,9 +144,17 @@ class PolicySchedule:
         opening = zeros.copy()
         agent: list[AgentEffect] = []
         cat = catalogue().proposals
+        course_w: dict[int, float] = {}
+        project_w: dict[int, float] = {}
         for k, e, amp in key:
             iv = self.interventions[k]
             eff = cat[iv.proposal].effects[e]
+            if eff.buys == "courses":  # share of the bought courses: log-multiplier (or reach)
+                course_w[k] = course_w.get(k, 0.0) + (
+                    amp if eff.channel == "reach" else math.log1p(max(amp, -0.999))
+                )
+            elif eff.buys == "projects":
+                project_w[k] = project_w.get(k, 0.0) + math.log1p(max(amp, -0.999))
             prof, types, bands = self._masks(iv, eff)
             fam = (
                 np.ones(self.scenario.n_families, dtype=bool)
@@ -163,6 +172,7 @@ class PolicySchedule:
                         adoption=mult if ch == "adoption" else 1.0,
                         training=mult if ch == "training" else 1.0,
                         reach=min(1.0, amp) if ch == "reach" else 0.0,
+                        bought=eff.buys == "courses",
                     )
                 )
             elif ch in ("adoption_family", "mastery"):
@@ -170,7 +180,14 @@ class PolicySchedule:
                 arr[np.ix_(prof, fam)] *= mult
             elif ch == "deployment":
                 tmask = np.ones(self._n_types, dtype=bool) if types is None else types
-                lv.deployment[np.ix_(tmask, fam)] *= mult
+                if eff.buys == "projects":
+                    if lv.deployment_bought is None:
+                        lv.deployment_bought = np.ones_like(lv.deployment)
+                    lv.deployment_bought[np.ix_(tmask, fam)] *= mult
+                else:
+                    lv.deployment[np.ix_(tmask, fam)] *= mult
+            elif ch == "training_capacity":
+                lv.training_capacity += amp
             elif ch == "skill_gain":
                 lv.training_skill_gain *= mult
             elif ch == "training_boost":
@@ -188,6 +205,8 @@ class PolicySchedule:
             elif ch == "reinvestment":
                 reinvest[prof] += amp
         lv.agent_effects = tuple(agent)
+        lv.course_funds, lv.course_buyers = self._funds(course_w, "courses")
+        lv.project_funds, lv.project_buyers = self._funds(project_w, "projects")
         if entrant["entrant_skill"].any():
             lv.entrant_skill_shift = entrant["entrant_skill"]
         if entrant["entrant_attitude"].any():
@@ -200,6 +219,38 @@ class PolicySchedule:
             lv.task_opening = np.clip(opening, 0.0, 1.0)
         lv.extra["reinvestment"] = reinvest
         return lv
+
+    def _funds(
+        self, weights: dict[int, float], kind: str
+    ) -> tuple[float, tuple[tuple[int, float], ...]]:
+        """Units of ``kind`` a month the buying interventions' budgets pay for (nationally):
+        each one's ceiling less its programme units, at the unit cost; and each one's share of
+        what is bought (its weight over the total)."""
+        if not weights:
+            return 0.0, ()
+        cat = catalogue().proposals
+        units = 0.0
+        for k in weights:
+            iv = self.interventions[k]
+            prop = cat[iv.proposal]
+            free = max(0.0, self.ceiling(k) - prop.fixed_cost() * iv.intensity)
+            units += free * 1e6 / 12.0 / prop.unit_cost(kind)
+        total = sum(max(w, 0.0) for w in weights.values())
+        n = len(weights)
+        shares = tuple(
+            (k, max(w, 0.0) / total if total > 0 else 1.0 / n) for k, w in sorted(weights.items())
+        )
+        return units, shares
+
+    def ceiling(self, k: int) -> float:
+        """Intervention ``k``'s yearly budget ceiling (M€): its ``cost``, else the catalogue's
+        x intensity."""
+        iv = self.interventions[k]
+        return (
+            iv.cost
+            if iv.cost is not None
+            else catalogue().proposals[iv.proposal].cost * (iv.intensity)
+        )
 
     # outputs ---------------------------------------------------------------------------------
     def reinvestment(self, n_months: int | None = None) -> np.ndarray:
@@ -228,7 +279,7 @@ class PolicySchedule:
         cat = catalogue().proposals
         for k, iv in enumerate(self.interventions):
             prop = cat[iv.proposal]
-            yearly = iv.cost if iv.cost is not None else prop.cost * iv.intensity
+            yearly = self.ceiling(k)
             lo, hi = self._span(iv)
             if prop.cost_months is not None:
                 hi = min(hi, lo + prop.cost_months - 1)
@@ -240,10 +291,51 @@ class PolicySchedule:
         monthly = self.budget_by_month()[1:].reshape(-1, 12).sum(axis=1)
         return {self.scenario.start_year + y: float(v) for y, v in enumerate(monthly)}
 
-    def cost_by_month(self, n_months: int | None = None) -> np.ndarray:
-        """(months 0..n,) spending in million euros in each month (month 0 is empty)."""
-        return self.budget_by_month(n_months)
+    def spending(self, activity: dict[str, np.ndarray], scale: float) -> dict[str, np.ndarray]:
+        """What each intervention spends each month, in million euros, by activity: a dict of
+        ``(months 0..n, K)`` arrays ``programme``, ``courses``, ``projects``,
+        ``mentoring_hours`` and their ``total``.
 
-    def cost_by_year(self) -> dict[int, float]:
-        """Spending in million euros by calendar year."""
-        return self.budget_by_year()
+        ``activity`` is :meth:`adoption_abm.outputs.activity.ActivityLog.arrays` of a run at
+        ``scale`` (agents per real professional): counts are divided by the scale to be
+        national. Programmes spend their units x unit cost x intensity while funded (within
+        the ceiling); courses and projects are bought within the ceiling by construction
+        (:mod:`adoption_abm.rules.supply`); mentoring hours are every pairing in force x hours
+        x unit cost, shared among the interventions that pay for them, measured, not capped.
+        """
+        budget = self.budget_by_intervention(len(activity["courses"]) - 1)
+        n, k = budget.shape
+        cat = catalogue()
+        out = {kind: np.zeros((n, k)) for kind in ("programme", "courses", "projects")}
+        out["mentoring_hours"] = np.zeros((n, k))
+        funded = budget > 0
+        mentors = np.zeros((n, k), dtype=bool)
+        for i, iv in enumerate(self.interventions):
+            prop = cat.proposals[iv.proposal]
+            fixed = min(prop.fixed_cost() * iv.intensity, self.ceiling(i))
+            out["programme"][:, i] = np.where(funded[:, i], fixed / 12.0, 0.0)
+            for kind, key in (("courses", "bought"), ("projects", "projects")):
+                unit = prop.unit_cost(kind)
+                if unit is not None:
+                    out[kind][:, i] = activity[key][:, i] / scale * unit / 1e6
+            mentors[:, i] = funded[:, i] & (prop.unit_cost("mentoring_hours") is not None)
+        hours = cat.units.get("mentoring_hours")
+        if hours is not None and mentors.any():
+            per_month = activity["pairings"] / scale * hours.hours_per_pairing / 12.0
+            cost = per_month * hours.unit_cost / 1e6
+            share = mentors / np.maximum(mentors.sum(axis=1, keepdims=True), 1)
+            out["mentoring_hours"] = cost[:, None] * share
+        out["total"] = sum(
+            out[kind] for kind in ("programme", "courses", "projects", "mentoring_hours")
+        )
+        return out
+
+    def discount_factors(self, n_months: int | None = None) -> np.ndarray:
+        """(months 0..n,) discount factor of each month's spending: ``(1 + r)^-(t - t0)``,
+        ``r`` the catalogue's rate, ``t`` the month's middle, ``t0`` January of the base year
+        (the catalogue's, else the scenario's policy start year)."""
+        n = self.n_months if n_months is None else n_months
+        d = catalogue().discounting
+        base = d.base_year if d.base_year is not None else int(self.scenario.policy_start[:4])
+        t = self.scenario.start_year + (np.arange(n + 1) - 0.5) / 12.0
+        return (1.0 + d.rate) ** -(t - base)

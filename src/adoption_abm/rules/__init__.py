@@ -15,7 +15,10 @@ One month (``AdoptionModel.step``) runs, in this order (docs/ODD.md has the para
    the same establishment, ``floor(volunteers · capacity)`` mentees per establishment).
 3. **Releases** (:mod:`.generations`): at a family's new generation, its masters become legacy
    users (state using, bit ``LEGACY``), counted at ``carryover`` of a master until relearnt.
-4. **Professionals** (:mod:`.professionals`, :mod:`.peers`; compiled twin in
+4. **Supply** (:mod:`.supply`): the month's expected training demand against the courses the
+   budgets in force buy and the trainers' capacity; a limit that binds scales the month's
+   training probabilities down to what is served (untouched otherwise, bit for bit).
+5. **Professionals** (:mod:`.professionals`, :mod:`.peers`; compiled twin in
    ``engines/_kernels.pyx``), all reacting to last month's state (synchronous update). For
    each family ``f`` that the professional's establishment has deployed, with its uniform ``u``:
 
@@ -35,10 +38,11 @@ One month (``AdoptionModel.step``) runs, in this order (docs/ODD.md has the para
    The month's uniforms come from :mod:`.stream`: one per family (used by whichever
    transition applies) and one for training. Tallies (:mod:`.tallies`) include each master's
    downgrading shortfall ``σ_i = clip(1 - Δskill/skill_gain, 0, 1)·(1 - opening_p)``.
-5. **Establishments** (:mod:`.deployment`): each establishment deploys a family it lacks
+6. **Establishments** (:mod:`.deployment`): each establishment deploys a family it lacks
    with probability ``1 - exp(-r/12)``, ``r = base_{type,f} · maturity_f(t) ·
    (cost_f(t)/cost_f(t0))^{-ε} · (1 + w_p · share of same-type establishments deployed) ·
-   rhythm · policy``, drawn from the model's generator.
+   rhythm · policy``, drawn from the model's generator; deployments a policy buys as projects
+   are funded within its budget.
 
 Every mechanism of version 2 (``[mechanisms.*]``) has a switch; with all off the rules are
 version 1's, bit for bit. Professionals only adopt what their establishment has deployed.

@@ -44,8 +44,16 @@ def deployment_step(
     month: int,
     levers: Levers,
     rng: np.random.Generator,
-) -> int:
-    """Establishments decide this month's deployments (hazards at mid-month). Returns how many."""
+    funds: float = 0.0,
+) -> tuple[int, int]:
+    """Establishments decide this month's deployments (hazards at mid-month). Returns how many
+    deployed, and how many of them were funded projects.
+
+    With deployment bought as projects (``levers.deployment_bought``), an establishment whose
+    draw falls below the hazard without the bought multiplier deploys as usual; one whose draw
+    falls between that and the hazard with it is a candidate project, and up to ``floor(funds)``
+    candidates are funded, lowest draws first (the same draws: nothing else changes).
+    """
     n_types = len(scenario.type_ids)
     t = month_time(scenario, month) - 0.5 / MONTHS
     n_fam = est.deployed.shape[1]
@@ -60,5 +68,13 @@ def deployment_step(
     prob = one_minus_exp_neg(rates / MONTHS)[est.type]
     draw = rng.random((est.n, n_fam))
     new = (est.deployed == 0) & (draw < prob)
+    funded = 0
+    if levers.deployment_bought is not None and funds >= 1.0:
+        prob_bought = one_minus_exp_neg(rates * levers.deployment_bought / MONTHS)[est.type]
+        cand = np.flatnonzero(((est.deployed == 0) & ~new & (draw < prob_bought)).ravel())
+        if len(cand):
+            take = cand[np.argsort(draw.ravel()[cand], kind="stable")[: int(funds)]]
+            np.put(new, take, True)
+            funded = len(take)
     est.deployed[new] = 1
-    return int(new.sum())
+    return int(new.sum()), funded

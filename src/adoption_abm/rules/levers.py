@@ -25,6 +25,7 @@ class AgentEffect:
     adoption: float = 1.0  # multiplier on ψ (adoption propensity)
     training: float = 1.0  # multiplier on the training probability
     reach: float = 0.0  # access <- access + reach * (1 - access)
+    bought: bool = False  # the courses it adds are bought (funded within a budget)
 
 
 @dataclass
@@ -49,6 +50,12 @@ class Levers:
     entry_age_shift: np.ndarray | None = None  # (P,) years added to entry age
     entrant_exposure: np.ndarray | None = None  # (P,) extra share of entrants trained per family
     task_opening: np.ndarray | None = None  # (P,) share of the downgrading pressure removed
+    training_capacity: float = 0.0  # trainers' capacity x (1 + this) (scenario capacity)
+    course_funds: float = 0.0  # courses a month the budgets in force can buy (nationally)
+    course_buyers: tuple[tuple[int, float], ...] = ()  # (intervention, share of the courses)
+    deployment_bought: np.ndarray | None = None  # (T, F) deployment multiplier bought as projects
+    project_funds: float = 0.0  # projects a month the budgets in force can fund (nationally)
+    project_buyers: tuple[tuple[int, float], ...] = ()  # (intervention, share of the projects)
     agent_effects: tuple[AgentEffect, ...] = ()  # targeted effects, applied in order by refresh
     extra: dict = field(default_factory=dict)  # free room for output-side levers
 

@@ -43,6 +43,9 @@ def refresh(
     )
     access = pop.access[idx].astype(np.float64)
     train_mult = np.ones(n)
+    # what the training probability would be without the courses bought (see rules.supply)
+    bought = any(eff.bought for eff in levers.agent_effects)
+    access_free, mult_free = access, train_mult
     if levers.agent_effects:
         band = age_bands(scenario.indicators.age_bands, age)
         etype = est.type[pop.establishment[idx]]
@@ -57,9 +60,18 @@ def refresh(
             psi = np.where(mask, psi * eff.adoption, psi)
             access = np.where(mask, access + eff.reach * (1.0 - access), access)
             train_mult = np.where(mask, train_mult * eff.training, train_mult)
+            if not eff.bought:
+                access_free = np.where(
+                    mask, access_free + eff.reach * (1.0 - access_free), access_free
+                )
+                mult_free = np.where(mask, mult_free * eff.training, mult_free)
     prob = beh.training_rate * access * levers.training[profession] * train_mult
     if rows is None:
         pop.propensity = np.empty(pop.n, dtype=np.float32)
         pop.train_prob = np.empty(pop.n, dtype=np.float32)
+        pop.train_free = np.empty(pop.n, dtype=np.float32) if bought else None
     pop.propensity[idx] = np.maximum(psi, beh.propensity_floor)
     pop.train_prob[idx] = np.clip(prob, 0.0, 1.0)
+    if pop.train_free is not None:
+        free = beh.training_rate * access_free * levers.training[profession] * mult_free
+        pop.train_free[idx] = np.clip(free, 0.0, 1.0)

@@ -331,6 +331,11 @@ class Behaviour(Block):
         description="Monthly probability of a training course for a fully served professional."
     )
     training_skill_gain: Unit = Field(description="Training moves skill this share towards 1.")
+    training_capacity: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+        None,
+        description="Trainers' capacity: courses a year per 1,000 professionals (all families); "
+        "demand beyond it is not delivered (rules.supply). Absent: unlimited.",
+    )
     training_adoption_boost: Boost = Field(
         description="Adoption rate x (1 + boost) once trained; at most 100 (x101: a certainty)."
     )

@@ -12,7 +12,9 @@ report year, the mean over replications of:
   cumulative FTE-years freed to the end of the year (the monthly differences / 12, summed);
 * ``cost_per_fte_year_keur``: cumulative discounted cost / cumulative FTE-years freed over the
   same horizon, in thousand euros (NaN when nothing is freed). It replaces the former "FTE per
-  M€ spent that year", which divided an accumulated effect by one year's spending.
+  M€ spent that year", which divided an accumulated effect by one year's spending;
+* ``cost_per_reinvested_fte_year_keur``: the same over the FTE-years reinvested in patient
+  care, the measure for proposals that act on where freed time goes (14, 15, 18).
 """
 
 from __future__ import annotations
@@ -82,9 +84,11 @@ def cost_rows(
         cum = [_to_year(c["spend"], start_year, y) for c in costs]
         disc = [_to_year(c["spend"] * c["discount"], start_year, y) for c in costs]
         fte_years = fte_diff[:, : end + 1].sum(axis=1) / 12.0
+        reinvested_years = reinvested_diff[:, : end + 1].sum(axis=1) / 12.0
         d_fte, d_lo, d_hi = mean_ci(fte_diff[:, end])
         r_fte, r_lo, r_hi = mean_ci(reinvested_diff[:, end])
         fy, fy_lo, fy_hi = mean_ci(fte_years)
+        ry = float(np.mean(reinvested_years))
         c_mean, c_lo, c_hi = mean_ci(np.array(spent))
         d_cum = float(np.mean(disc))
         row = {
@@ -114,6 +118,10 @@ def cost_rows(
             "fte_years_diff_low": fy_lo,
             "fte_years_diff_high": fy_hi,
             "cost_per_fte_year_keur": d_cum * 1000.0 / fy if d_cum > 0 and fy > 0 else math.nan,
+            "fte_reinvested_years_diff": ry,
+            "cost_per_reinvested_fte_year_keur": (
+                d_cum * 1000.0 / ry if d_cum > 0 and ry > 0 else math.nan
+            ),
         }
         rows.append(row)
     return rows

@@ -95,3 +95,24 @@ def test_bad_effect_values_name_the_field():
         validate_interventions(sc, [{"proposal": 6, "effects": [0.5]}])
     with pytest.raises(ScenarioError, match=r"support.*\(-1, 0\]"):
         validate_interventions(sc, [{"proposal": 13, "effects": [0.5, 0.1, 0.1]}])
+
+
+def test_unit_costs_are_priors_too_and_price_the_same_activity():
+    """A drawn unit cost prices the activity of the run: at twice the course cost, with a
+    ceiling that does not bind, the same courses are bought and cost twice as much."""
+    from adoption_abm.analysis.costs import run_costs
+
+    pr = priors([6], unit_costs=True)
+    assert [p.name for p in pr] == ["p6.e0.training", "p6.e1.reach", "u.courses"]
+    u = pr[-1]
+    assert (u.low, u.value, u.high) == (700.0, 1000.0, 2000.0)
+    runs = {}
+    for unit in (1000.0, 2000.0):
+        iv = {"proposal": 6, "cost": 500.0, "unit_costs": {"courses": unit}}
+        m = AdoptionModel(seed=4, scale=0.004, agents="none", interventions=[iv]).run(months=120)
+        runs[unit] = run_costs(m)
+    assert np.array_equal(runs[1000.0]["courses_bought"], runs[2000.0]["courses_bought"])
+    assert runs[2000.0]["spend"].sum() == pytest.approx(2 * runs[1000.0]["spend"].sum())
+    sc = load_scenario("france-2022")
+    with pytest.raises(ScenarioError, match=r"unit_costs\.projects.*buys no projects"):
+        validate_interventions(sc, [{"proposal": 6, "unit_costs": {"projects": 1.0}}])

@@ -168,20 +168,27 @@ class Effect(BaseModel):
 
     def quantile(self, u: float | np.ndarray) -> float | np.ndarray:
         """The prior's inverse distribution function at ``u`` in [0, 1]."""
-        a, c, b = self.low, self.value, self.high
-        u = np.asarray(u, dtype=np.float64)
-        if b == a:
-            return np.full_like(u, a) if u.ndim else a
-        if self.distribution == "uniform":
-            x = a + u * (b - a)
-        else:
-            f = (c - a) / (b - a)
-            x = np.where(
-                u < f,
-                a + np.sqrt(u * (b - a) * (c - a)),
-                b - np.sqrt((1.0 - u) * (b - a) * (b - c)),
-            )
-        return x if x.ndim else float(x)
+        return prior_quantile(self.low, self.value, self.high, self.distribution, u)
+
+
+def prior_quantile(
+    a: float, c: float, b: float, distribution: str, u: float | np.ndarray
+) -> float | np.ndarray:
+    """Inverse distribution function at ``u`` of a prior on ``[a, b]``: triangular with mode
+    ``c``, or uniform."""
+    u = np.asarray(u, dtype=np.float64)
+    if b == a:
+        return np.full_like(u, a) if u.ndim else a
+    if distribution == "uniform":
+        x = a + u * (b - a)
+    else:
+        f = (c - a) / (b - a)
+        x = np.where(
+            u < f,
+            a + np.sqrt(u * (b - a) * (c - a)),
+            b - np.sqrt((1.0 - u) * (b - a) * (b - c)),
+        )
+    return x if x.ndim else float(x)
 
 
 class Activity(BaseModel):
@@ -289,17 +296,21 @@ class Proposal(BaseModel):
                     )
         return self
 
-    def fixed_cost(self) -> float:
-        """Yearly cost of the programme units (M€ at intensity 1), within the ceiling."""
+    def fixed_cost(self, unit_costs: dict[str, float] | None = None) -> float:
+        """Yearly cost of the programme units (M€ at intensity 1), at the catalogue's unit
+        cost or the one in ``unit_costs``."""
         return sum(
-            a.unit_cost * a.units_per_year / 1e6 for a in self.activities if a.kind == "programme"
+            (unit_costs or {}).get("programme", a.unit_cost) * a.units_per_year / 1e6
+            for a in self.activities
+            if a.kind == "programme"
         )
 
-    def unit_cost(self, kind: str) -> float | None:
-        """Euros per unit of the activity ``kind``, or None if the proposal does not buy it."""
+    def unit_cost(self, kind: str, unit_costs: dict[str, float] | None = None) -> float | None:
+        """Euros per unit of the activity ``kind`` (the one in ``unit_costs`` if given), or
+        None if the proposal does not buy it."""
         for a in self.activities:
             if a.kind == kind:
-                return a.unit_cost
+                return (unit_costs or {}).get(kind, a.unit_cost)
         return None
 
     @property
@@ -401,6 +412,11 @@ def effect_value_errors(proposal: int, values: list[float]) -> list[str]:
                 f"{MAX_INTENSITY:g}"
             )
     return out
+
+
+def activity_kinds(proposal: int) -> tuple[str, ...]:
+    """The activities proposal ``proposal`` pays for."""
+    return tuple(a.kind for a in catalogue().proposals[proposal].activities)
 
 
 def allowed_targets(proposal: int) -> tuple[str, ...]:

@@ -233,8 +233,8 @@ class PolicySchedule:
         for k in weights:
             iv = self.interventions[k]
             prop = cat[iv.proposal]
-            free = max(0.0, self.ceiling(k) - prop.fixed_cost() * iv.intensity)
-            units += free * 1e6 / 12.0 / prop.unit_cost(kind)
+            free = max(0.0, self.ceiling(k) - prop.fixed_cost(iv.unit_costs) * iv.intensity)
+            units += free * 1e6 / 12.0 / prop.unit_cost(kind, iv.unit_costs)
         total = sum(max(w, 0.0) for w in weights.values())
         n = len(weights)
         shares = tuple(
@@ -312,19 +312,21 @@ class PolicySchedule:
         mentors = np.zeros((n, k), dtype=bool)
         for i, iv in enumerate(self.interventions):
             prop = cat.proposals[iv.proposal]
-            fixed = min(prop.fixed_cost() * iv.intensity, self.ceiling(i))
+            fixed = min(prop.fixed_cost(iv.unit_costs) * iv.intensity, self.ceiling(i))
             out["programme"][:, i] = np.where(funded[:, i], fixed / 12.0, 0.0)
             for kind, key in (("courses", "bought"), ("projects", "projects")):
-                unit = prop.unit_cost(kind)
+                unit = prop.unit_cost(kind, iv.unit_costs)
                 if unit is not None:
                     out[kind][:, i] = activity[key][:, i] / scale * unit / 1e6
             mentors[:, i] = funded[:, i] & (prop.unit_cost("mentoring_hours") is not None)
         hours = cat.units.get("mentoring_hours")
         if hours is not None and mentors.any():
             per_month = activity["pairings"] / scale * hours.hours_per_pairing / 12.0
-            cost = per_month * hours.unit_cost / 1e6
             share = mentors / np.maximum(mentors.sum(axis=1, keepdims=True), 1)
-            out["mentoring_hours"] = cost[:, None] * share
+            for i, iv in enumerate(self.interventions):  # each at its own unit cost
+                if mentors[:, i].any():
+                    unit = cat.proposals[iv.proposal].unit_cost("mentoring_hours", iv.unit_costs)
+                    out["mentoring_hours"][:, i] = per_month * unit / 1e6 * share[:, i]
         out["total"] = sum(
             out[kind] for kind in ("programme", "courses", "projects", "mentoring_hours")
         )

@@ -18,6 +18,7 @@ from pydantic import (
 from ..policies.catalogue import (
     MAX_INTENSITY,
     N_PROPOSALS,
+    activity_kinds,
     allowed_targets,
     effect_value_errors,
 )
@@ -78,6 +79,11 @@ class Intervention(BaseModel):
         None,
         description="Yearly budget ceiling in million euros; default: the catalogue's x "
         "intensity. What is spent is the activity delivered at unit costs, within it.",
+    )
+    unit_costs: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] | None = Field(
+        None,
+        description="Euros per unit of the activities the proposal buys (`courses`, `projects`, "
+        "`mentoring_hours`, `programme`), in place of the catalogue's (one assumption draw).",
     )
     effects: list[Annotated[float, Field(allow_inf_nan=False)]] | None = Field(
         None,
@@ -141,6 +147,16 @@ def intervention_errors(
         if iv.end is not None and hi < lo:
             start = iv.start or f"{scenario.policy_start} (policy_start)"
             errors.append(((*path, "end"), f"{iv.end} is before start {start}"))
+        if iv.unit_costs is not None:
+            kinds = activity_kinds(iv.proposal)
+            for kind in iv.unit_costs:
+                if kind not in kinds:
+                    errors.append(
+                        (
+                            (*path, "unit_costs", kind),
+                            f"proposal {iv.proposal} buys no {kind}; allowed: {list(kinds)}",
+                        )
+                    )
         if iv.effects is not None:
             errors += [
                 ((*path, "effects"), m) for m in effect_value_errors(iv.proposal, iv.effects)

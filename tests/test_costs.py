@@ -151,3 +151,34 @@ def test_cost_per_fte_year_is_cumulative_discounted_cost_over_fte_years():
     assert row["programme_meur"] == pytest.approx(120.0)
     assert 0 < row["courses_meur"] <= 40.0
     assert row["cost_meur"] <= row["budget_meur"] + 1e-9
+
+
+def test_the_compiled_demand_sums_equal_the_rules_and_engines_agree_when_limits_bind():
+    """``_kernels.training_demand`` is the exact twin of ``rules.supply.training_demand``
+    (integer sums), so the reference and compiled engines stay bit-identical when budgets and
+    trainers limit the courses."""
+    from adoption_abm.engines import _kernels
+    from adoption_abm.rules.supply import training_demand
+
+    m = AdoptionModel(seed=5, scale=0.003, agents="none", interventions=[{"proposal": 6}])
+    m.run(months=90)
+    rng = np.random.default_rng(1)
+    p, e = m.pop, m.est
+    for _ in range(5):
+        free = (p.train_prob * rng.random(p.n).astype(np.float32)).astype(np.float32)
+        args = (p.state, p.trained, e.deployed, p.establishment, p.train_prob, free)
+        assert _kernels.training_demand(*args) == training_demand(*args)
+    ivs = [{"proposal": 6, "cost": 3.0}]  # both the budget and the trainers bind
+    ov = {"end_year": 2031, "behaviour.training_capacity": 50.0}
+    runs = [
+        AdoptionModel(
+            seed=6, scale=0.003, agents="none", interventions=ivs, overrides=ov, engine=engine
+        ).run()
+        for engine in ("cython", "reference")
+    ]
+    a, b = (r.activity.arrays() for r in runs)
+    assert (a["served"] < 1).any() and (a["funded"] < 1).any()
+    for key in ("courses", "bought", "served", "funded"):
+        assert np.array_equal(a[key], b[key]), key
+    for x, y in zip(runs[0].tallies.cubes, runs[1].tallies.cubes, strict=True):
+        assert np.array_equal(x, y)

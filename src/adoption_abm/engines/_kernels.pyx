@@ -797,6 +797,45 @@ cdef int month_loop(
 
 
 # ---------------------------------------------------------------------------------------------
+# The month's training demand (rules.supply.training_demand's twin)
+# ---------------------------------------------------------------------------------------------
+def training_demand(
+    const uint8_t[:, ::1] state,
+    const uint8_t[:, ::1] trained,
+    const uint8_t[:, ::1] deployed,
+    const int32_t[::1] establishment,
+    const float[::1] train_prob,
+    const float[::1] train_free,
+):
+    """Σ of ``train_prob`` and of ``train_free`` over the professionals with an eligible family
+    (deployed by their establishment, not mastered, not trained), each term in fixed point
+    (truncated to a multiple of 2**-40): integer sums, exact and independent of the order, so
+    this equals ``rules.supply.training_demand`` bit for bit. Returns the two int64 sums."""
+    cdef Py_ssize_t n = state.shape[0]
+    cdef Py_ssize_t nf = state.shape[1]
+    cdef Py_ssize_t i, f
+    cdef int32_t e
+    cdef int64_t want = 0, free = 0
+    cdef double scale = 1099511627776.0  # 2**40
+    if (trained.shape[0], trained.shape[1]) != (n, nf) or deployed.shape[1] != nf:
+        raise ValueError("state, trained and deployed must have the same families")
+    for name, length in (("establishment", establishment.shape[0]),
+                         ("train_prob", train_prob.shape[0]),
+                         ("train_free", train_free.shape[0])):
+        if length != n:
+            raise ValueError(f"{name} has {length} rows, the population {n}")
+    with nogil:
+        for i in range(n):
+            e = establishment[i]
+            for f in range(nf):
+                if deployed[e, f] == 1 and state[i, f] < 2 and trained[i, f] == 0:
+                    want += <int64_t>(<double>train_prob[i] * scale)
+                    free += <int64_t>(<double>train_free[i] * scale)
+                    break
+    return want, free
+
+
+# ---------------------------------------------------------------------------------------------
 # Test shims: the kernel's own code, visible from Python
 # ---------------------------------------------------------------------------------------------
 def peer_counts(Network net, const uint8_t[:, ::1] state, int32_t[:, ::1] use):

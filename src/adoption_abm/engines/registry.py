@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import rules
 from ..rules.states import N_STATES
+from ..rules.supply import training_demand
 
 if TYPE_CHECKING:
     from ..model.network import Network
@@ -59,6 +60,18 @@ def kernel_status() -> str | None:
             f"{KERNEL_ABI}): rebuild it: {BUILD_HINT}"
         )
     return None
+
+
+def demand_function(engine: str):
+    """The month's training-demand sums for ``engine``: the compiled twin of
+    :func:`adoption_abm.rules.supply.training_demand` with the cython engine (bit-identical:
+    integer sums), the NumPy one otherwise."""
+    if engine == "cython" and kernel_available():
+        from . import _kernels
+
+        if hasattr(_kernels, "training_demand"):
+            return _kernels.training_demand
+    return training_demand
 
 
 def kernel_available() -> bool:

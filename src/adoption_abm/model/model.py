@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from .. import rules
-from ..engines.registry import ENGINES, StepFunction, get_engine
+from ..engines.registry import ENGINES, StepFunction, demand_function, get_engine
 from ..outputs.activity import ActivityLog
 from ..outputs.deployment import DeploymentLog
 from ..outputs.indicators import Outputs, month_label, potential_table
@@ -110,6 +110,7 @@ class AdoptionModel(mesa.Model):
         self.scale = float(scale)
         self.engine = engine if isinstance(engine, str) else getattr(engine, "__name__", "custom")
         self._step_professionals = get_engine(engine) if isinstance(engine, str) else engine
+        self._demand_function = demand_function(self.engine)  # rules.supply, same sums
         self.n_months = sc.n_months
         self.month = 0
 
@@ -201,7 +202,9 @@ class AdoptionModel(mesa.Model):
         for family in releases_in(sc, m):
             release(self.pop, family)
         key = month_key(self.rng)
-        supply = training_supply(self.pop, self.est, sc, self.levers, self.scale)
+        supply = training_supply(
+            self.pop, self.est, sc, self.levers, self.scale, self._demand_function
+        )
         wanted = self.pop.train_prob
         if supply is not None and supply.binds:  # budgets or trainers limit the courses
             self.pop.train_prob = supplied_probability(self.pop, supply)

@@ -20,6 +20,7 @@ their weights (:attr:`Levers.course_buyers`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -66,21 +67,49 @@ def monthly_capacity(scenario: Scenario, levers: Levers, n_professionals: int) -
     return per_1000 * max(0.0, 1.0 + levers.training_capacity) * n_professionals / 1000 / MONTHS
 
 
+FIXED = 2.0**40
+"""Demand sums add each probability truncated to a multiple of 2**-40, as integers: exact and
+independent of the order, so the compiled twin (``_kernels.training_demand``) is bit-identical."""
+
+DemandFunction = Callable[
+    [np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], tuple[int, int]
+]
+
+
+def training_demand(
+    state: np.ndarray,
+    trained: np.ndarray,
+    deployed: np.ndarray,
+    establishment: np.ndarray,
+    train_prob: np.ndarray,
+    train_free: np.ndarray,
+) -> tuple[int, int]:
+    """Σ of ``train_prob`` and of ``train_free`` over the professionals with an eligible
+    family (deployed, not mastered, not trained), in fixed point (see :data:`FIXED`)."""
+    eligible = ((deployed[establishment] == 1) & (state < MASTERED) & (trained == 0)).any(axis=1)
+    want = (train_prob[eligible].astype(np.float64) * FIXED).astype(np.int64).sum()
+    free = (train_free[eligible].astype(np.float64) * FIXED).astype(np.int64).sum()
+    return int(want), int(free)
+
+
 def training_supply(
-    pop: Population, est: Establishments, scenario: Scenario, levers: Levers, scale: float
+    pop: Population,
+    est: Establishments,
+    scenario: Scenario,
+    levers: Levers,
+    scale: float,
+    demand_function: DemandFunction = training_demand,
 ) -> Supply | None:
     """The month's :class:`Supply`, or None when nothing can limit it (no capacity set and no
-    course bought)."""
+    course bought). ``demand_function``: :func:`training_demand` or its compiled twin."""
     capacity = monthly_capacity(scenario, levers, pop.n)
     if capacity == float("inf") and pop.train_free is None:
         return None
-    eligible = (
-        (est.deployed[pop.establishment] == 1) & (pop.state < MASTERED) & (pop.trained == 0)
-    ).any(axis=1)
-    demand = float(pop.train_prob[eligible].sum(dtype=np.float64))
-    free = (
-        demand if pop.train_free is None else float(pop.train_free[eligible].sum(dtype=np.float64))
+    free_prob = pop.train_prob if pop.train_free is None else pop.train_free
+    want, free_fixed = demand_function(
+        pop.state, pop.trained, est.deployed, pop.establishment, pop.train_prob, free_prob
     )
+    demand, free = want / FIXED, free_fixed / FIXED
     bought = max(0.0, demand - free)
     funds = levers.course_funds * scale
     funded = 1.0 if bought <= funds else funds / bought

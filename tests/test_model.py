@@ -197,3 +197,28 @@ def test_tie_counts_match_brute_force(model):
 def test_mesa_version_is_supported():
     major, minor = (int(x) for x in mesa.__version__.split(".")[:2])
     assert (major, minor) >= (3, 3)
+
+
+def test_indicator_series_do_not_depend_on_how_long_the_run_is():
+    """The DataCollector reads every month's indicators from one vectorised pass over the
+    tallies (model.collector): a month's values must not depend on how many months follow, so
+    reductions run row by row, never through BLAS (whose blocking depends on the row count)."""
+    from adoption_abm.model.model import Tallies
+    from adoption_abm.outputs.indicators import Outputs
+
+    m = AdoptionModel(
+        seed=3, scale=0.005, agents="none", interventions=[{"proposal": 6, "start": "2022-03"}]
+    ).run(months=40)
+
+    def series(k):
+        out = Outputs.from_tallies(m.inputs, Tallies(*(v[:k] for v in m.tallies)), m._potential)
+        return out.indicator_columns()
+
+    full = series(41)
+    for k in (1, 2, 7, 13, 30):
+        part = series(k)
+        for key, values in part.items():
+            assert np.array_equal(full[key][:k], values, equal_nan=True), (k, key)
+    # and the DataCollector holds exactly latest() month by month
+    df = m.datacollector.get_model_vars_dataframe()
+    assert len(df) == 41 and df["realised_all"].iloc[-1] == m.latest()["realised_all"]

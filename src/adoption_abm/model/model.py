@@ -34,6 +34,7 @@ from ..scenario.load import load_scenario, with_overrides
 from ..scenario.schema import Scenario
 from .agents import Establishment, Professional
 from .build import build
+from .collector import TallyCollector
 from .limits import check_number, check_run_size, check_seed, professionals_at
 from .network import Network, build_network
 
@@ -154,7 +155,8 @@ class AdoptionModel(mesa.Model):
         self._establishments: dict[int, Establishment] = {}
         self._materialise(agents)
 
-        self.datacollector = mesa.DataCollector(model_reporters=model_reporters(sc.families))
+        # Mesa's DataCollector, recorded from the tallies (model.collector)
+        self.datacollector = TallyCollector(reporter_keys(sc.families))
         self.datacollector.collect(self)
 
     # ------------------------------------------------------------------------------------------
@@ -261,7 +263,7 @@ class AdoptionModel(mesa.Model):
         t.courses.append(counts.courses)
         t.mentoring.append(mentoring_load(self.pop, self.pairs, len(self.inputs.professions)))
         self.deployment_log.record(self.pop, self.est, self.month)
-        self._latest: dict[str, float] | None = None
+        self._series: tuple[int, dict[str, np.ndarray]] | None = None
 
     def outputs(self) -> Outputs:
         """Indicators over the months simulated so far."""
@@ -283,21 +285,30 @@ class AdoptionModel(mesa.Model):
         """Figures for 2025, 2030, 2035 and 2040 (those simulated), in summary.json's shape."""
         return self.outputs().summary_years()
 
-    def latest(self) -> dict[str, float]:
-        """This month's headline indicators (what the DataCollector records)."""
-        if self._latest is None:
-            m = len(self._tallies.cubes) - 1
-            last = Tallies(*([values[-1]] for values in self._tallies))
-            out = Outputs.from_tallies(self.inputs, last, self._potential[m : m + 1])
-            row = {k: v[0] for k, v in out.indicator_columns().items()}
-            row.update(month=m, date=month_label(self.inputs, m), year=self.year)
-            row = {k: float(v) if isinstance(v, np.floating) else v for k, v in row.items()}
-            share = out.adoption_share()[0]  # (P, F)
+    def indicator_series(self) -> dict[str, np.ndarray]:
+        """Every month's headline indicators so far (the DataCollector's columns and more):
+        :meth:`Outputs.indicator_columns` and ``adoption_<family>`` (headcount-weighted share
+        using or mastering), one array each, computed once per month simulated."""
+        n = len(self._tallies.cubes)
+        if self._series is None or self._series[0] != n:
+            out = self.outputs()
+            cols = dict(out.indicator_columns())
+            share = out.adoption_share()  # (M, P, F)
             h = out.headcount
             for f, fam in enumerate(self.inputs.families):
-                row[f"adoption_{fam}"] = float(share[:, f] @ h / h.sum())
-            self._latest = row
-        return self._latest
+                cols[f"adoption_{fam}"] = (share[:, :, f] * h[None, :]).sum(axis=1) / h.sum()
+            self._series = (n, cols)
+        return self._series[1]
+
+    def latest(self) -> dict[str, float]:
+        """This month's headline indicators (what the DataCollector records)."""
+        series = self.indicator_series()
+        m = len(self._tallies.cubes) - 1
+        row: dict[str, Any] = {k: v[m] for k, v in series.items()}
+        row.update(month=m, date=month_label(self.inputs, m), year=self.year)
+        return {
+            k: float(v) if isinstance(v, np.floating | np.integer) else v for k, v in row.items()
+        }
 
     # ------------------------------------------------------------------------------------------
     def _materialise(self, agents: Literal["auto", "all", "none"] | int) -> None:
@@ -409,15 +420,6 @@ def _checked_arguments(
 LABEL = "AdoptionModel"
 
 
-def _reporter(key: str):
-    def report(model: AdoptionModel) -> float:
-        return model.latest()[key]
-
-    report.__name__ = f"report_{key}"
-    report.__doc__ = f"This month's {key.replace('_', ' ')}."
-    return report
-
-
 HEADLINE_KEYS = (
     "potential_all",
     "realised_all",
@@ -432,10 +434,14 @@ HEADLINE_KEYS = (
 """The DataCollector's month-level indicators, besides one ``adoption_<family>`` per family."""
 
 
+def reporter_keys(families: tuple[str, ...]) -> tuple[str, ...]:
+    """The DataCollector's model-level columns."""
+    return (*HEADLINE_KEYS, *(f"adoption_{fam}" for fam in families))
+
+
 def model_reporters(families: tuple[str, ...]) -> dict[str, Any]:
     """Model-level reporters for Mesa's DataCollector (plain functions the app reuses)."""
-    keys = (*HEADLINE_KEYS, *(f"adoption_{fam}" for fam in families))
-    return {key: _reporter(key) for key in keys}
+    return dict(TallyCollector(reporter_keys(families)).model_reporters)
 
 
 __all__ = ["AdoptionModel", "model_reporters"]

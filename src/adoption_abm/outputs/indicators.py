@@ -187,7 +187,9 @@ class Outputs:
             ("non_medical", ~self.medical),
         ):
             h = self.headcount * mask
-            out[key] = values @ h / h.sum() if h.sum() > 0 else np.full(len(values), np.nan)
+            out[key] = (
+                (values * h).sum(axis=1) / h.sum() if h.sum() > 0 else np.full(len(values), np.nan)
+            )
         return out
 
     def fte(self, realised_p: np.ndarray, realised_all: np.ndarray) -> dict[str, np.ndarray]:

@@ -219,9 +219,11 @@ def bands_frame(
     level: float = LEVEL,
 ) -> pl.DataFrame:
     """Policy × month, per metric of ``monthly`` (arrays ``(policies, draws, replications,
-    months)``; the baseline's draws are copies): the ``median`` over draws of the draw means,
-    the band of the draw means' quantiles (``draw_low``, ``draw_high``), and the Monte-Carlo
-    half-width ``mc_half`` (as in :func:`decompose`, on the levels)."""
+    months)``, policy 0 the baseline, whose draws are copies): the median over draws of the
+    draw means (column ``<metric>``), the band of the draw means' quantiles
+    (``<metric>_draw_low``, ``<metric>_draw_high``) and the Monte-Carlo half-width
+    (``<metric>_mc_half``, as in :func:`decompose`); the same for the paired difference to
+    baseline (``<metric>_diff``, ``<metric>_diff_draw_low``, ...)."""
     q = (1.0 - level) / 2.0
     n_months = len(dates)
     cols: dict[str, object] = {
@@ -230,7 +232,11 @@ def bands_frame(
         "date": list(dates) * len(labels),
         "year": np.tile(years, len(labels)),
     }
+    series = {}
     for key, stack in monthly.items():
+        series[key] = stack
+        series[f"{key}_diff"] = stack - stack[:1]
+    for key, stack in series.items():
         means = stack.mean(axis=2)  # (policies, draws, months)
         lo, med, hi = np.quantile(means, [q, 0.5, 1.0 - q], axis=1)
         n_rep = stack.shape[2]

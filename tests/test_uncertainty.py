@@ -179,7 +179,7 @@ def test_runs_are_keyed_by_policy_draw_and_replication(drawn, short):
     values = draw_values(prior_list, N_DRAWS, SEED)
     assert [p["name"] for p in drawn.meta["priors"]] == [p.name for p in prior_list]
     assert drawn.draws.height == N_DRAWS * len(prior_list)
-    table = drawn.draws.sort("draw")["value"].to_numpy().reshape(N_DRAWS, -1)
+    table = drawn.draws.sort("draw", maintain_order=True)["value"].to_numpy().reshape(N_DRAWS, -1)
     assert np.array_equal(table, values)
     # a run of the comparison is the run of its draw's interventions on its seed
     ivs = dict(resolve_policies(short, POLICIES))["7"]
@@ -220,15 +220,15 @@ def test_assumption_draws_widen_the_interval(drawn, central_only):
         assert u["assumption_sd"] > 0 and 0 < u["share_assumption"] <= 1
         assert u["high"] - u["low"] > c["high"] - c["low"]
         assert c["assumption_sd"] == 0
-    # the central comparison's interval is the Monte-Carlo CI of the paired difference
-    s = central_only.summary.filter(
-        (pl.col("policy").cast(pl.String) == "all")
-        & (pl.col("year") == 2030)
-        & (pl.col("metric") == "realised_all")
-    ).row(0, named=True)
-    assert (c["mean"], c["low"], c["high"]) == pytest.approx(
-        (s["diff"], s["diff_low"], s["diff_high"])
-    )
+        # the central comparison's interval is the Monte-Carlo CI of the paired difference
+        s = central_only.summary.filter(
+            (pl.col("policy").cast(pl.String) == label)
+            & (pl.col("year") == 2030)
+            & (pl.col("metric") == "realised_all")
+        ).row(0, named=True)
+        assert (c["mean"], c["low"], c["high"]) == pytest.approx(
+            (s["diff"], s["diff_low"], s["diff_high"])
+        )
     assert central_only.draws["draw"].to_list() == [-1] * central_only.draws.height
     assert (central_only.runs["draw"] == -1).all()
 

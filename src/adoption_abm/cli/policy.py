@@ -3,6 +3,7 @@ of proposals."""
 
 from __future__ import annotations
 
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -170,10 +171,15 @@ def summary_lines(result: Comparison, out: Path) -> list[str]:
             & (pl.col("metric") == "realised_all")
         )["mean"][0]
         rank = ranks.filter(pl.col("policy").cast(pl.String) == label)["median_rank"][0]
+        interval = (
+            "no interval: one replication"
+            if math.isnan(u["low"])
+            else f"[{100 * u['low']:+.2f}, {100 * u['high']:+.2f}] {what}"
+        )
         lines.append(
             f"{label}: {y} realised gain {100 * level:.1f} % "
-            f"({100 * u['mean']:+.2f} pts [{100 * u['low']:+.2f}, {100 * u['high']:+.2f}] "
-            f"{what}; P(beats baseline) {u['p_beats_baseline']:.2f}; median rank {rank:g})"
+            f"({100 * u['mean']:+.2f} pts {interval}; "
+            f"P(beats baseline) {u['p_beats_baseline']:.2f}; median rank {rank:g})"
         )
     return lines
 

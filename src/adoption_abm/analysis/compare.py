@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +31,7 @@ from ..batch.seeds import replication_seeds
 from ..outputs.indicators import fte_reinvested, month_label, pooled_effectiveness
 from ..outputs.roles import role_demand
 from ..policies.parse import parse_policy
+from ..policies.priors import apply_draw
 from ..policies.schedule import PolicySchedule
 from ..scenario.calendar import REPORT_YEARS, report_years, year_end_month
 from ..scenario.interventions import validate_interventions
@@ -38,6 +39,7 @@ from ..scenario.load import load_scenario
 from ..scenario.schema import Scenario
 from .costs import cost_rows as cost_rows_of
 from .costs import run_costs
+from .uncertainty import assumption_draws, prior_record, uncertainty_frames
 
 METRIC_LABELS: dict[str, str] = {
     "realised_all": "realised gain, all professions",
@@ -116,6 +118,7 @@ class RunSpec:
     scale: float
     engine: str
     years: tuple[int, ...]
+    draw: int = -1  # assumption draw (-1: the catalogue's central values)
 
 
 def run_one(spec: RunSpec) -> dict[str, Any]:
@@ -135,6 +138,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     series = monthly_metrics(model)
     return {
         "policy": spec.policy,
+        "draw": spec.draw,
         "replication": spec.replication,
         "years": year_metrics(model, spec.years),
         "monthly": {k: series[k] for k in MONTHLY},
@@ -143,17 +147,19 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
 
 
 class RunFailed(RuntimeError):
-    """A run of a comparison raised; names its policy, replication and seed. Its ``__cause__``
-    carries the run's traceback (from whichever worker ran it)."""
+    """A run of a comparison raised; names its policy, assumption draw (if any), replication
+    and seed. Its ``__cause__`` carries the run's traceback (from whichever worker ran it)."""
 
-    def __init__(self, policy: str, replication: int, seed: int, error: str):
+    def __init__(self, policy: str, replication: int, seed: int, error: str, draw: int = -1):
         self.policy, self.replication, self.seed, self.error = policy, replication, seed, error
+        self.draw = draw
+        where = f"draw {draw}, " if draw >= 0 else ""
         super().__init__(
-            f"policy {policy!r}, replication {replication} (seed {seed}) failed: {error}"
+            f"policy {policy!r}, {where}replication {replication} (seed {seed}) failed: {error}"
         )
 
     def __reduce__(self):
-        return type(self), (self.policy, self.replication, self.seed, self.error)
+        return type(self), (self.policy, self.replication, self.seed, self.error, self.draw)
 
 
 class _RemoteTraceback(Exception):
@@ -172,6 +178,7 @@ def run_task(spec: RunSpec) -> dict[str, Any]:
     except Exception as exc:
         return {
             "policy": spec.policy,
+            "draw": spec.draw,
             "replication": spec.replication,
             "error": f"{type(exc).__name__}: {exc}",
             "traceback": traceback.format_exc(),
@@ -216,6 +223,20 @@ class Comparison:
       per FTE-year (:mod:`adoption_abm.analysis.costs`).
     * ``monthly``: policy × month: mean of the :data:`MONTHLY` metrics, with 95 % CI.
     * ``policies``: policy × intervention, as run.
+
+    Under assumption draws (``compare(..., assumptions=N)``) ``runs`` has one row per policy ×
+    draw × replication × year (the baseline once per replication, ``draw`` -1, as every run
+    when ``N = 0``); ``summary``, ``roles``, ``cost`` and ``monthly`` then pool the N × R runs
+    of each policy (each paired with the baseline's run of the same seed): their means are
+    expectations over the priors, their CIs are *not* the uncertainty intervals. Those are in
+    the frames of :mod:`adoption_abm.analysis.uncertainty`:
+
+    * ``uncertainty``: policy × year × metric: the draws' effect (mean, median), Monte-Carlo
+      half-width, assumption sd and share, the interval covering both, P(beats baseline);
+    * ``beats``: year × policy × other: P(policy better than other) over draws;
+    * ``ranks``: year × policy × rank: share of draws at that rank, median rank;
+    * ``bands``: policy × month: median of the draws' means and their 95 % band, MC half-width;
+    * ``draws``: draw × prior: the effect values run (draw -1: central values).
     """
 
     runs: pl.DataFrame
@@ -225,6 +246,11 @@ class Comparison:
     monthly: pl.DataFrame
     policies: pl.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
+    uncertainty: pl.DataFrame = field(default_factory=pl.DataFrame)
+    beats: pl.DataFrame = field(default_factory=pl.DataFrame)
+    ranks: pl.DataFrame = field(default_factory=pl.DataFrame)
+    bands: pl.DataFrame = field(default_factory=pl.DataFrame)
+    draws: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     def frames(self) -> dict[str, pl.DataFrame]:
         return {
@@ -234,6 +260,11 @@ class Comparison:
             "cost": self.cost,
             "monthly": self.monthly,
             "policies": self.policies,
+            "uncertainty": self.uncertainty,
+            "beats": self.beats,
+            "ranks": self.ranks,
+            "bands": self.bands,
+            "draws": self.draws,
         }
 
 
@@ -284,6 +315,9 @@ def compare(
     executor: Executor | None = None,
     progress: bool = False,
     on_result: Callable[[int, int], None] | None = None,
+    assumptions: int = 0,
+    assumption_seed: int | None = None,
+    rank_metric: str = "realised_all",
 ) -> Comparison:
     """Run every policy on the same seeds and compare it with the baseline.
 
@@ -305,9 +339,15 @@ def compare(
             Results do not depend on the executor or the number of workers.
         progress: show a progress bar (tqdm) over the runs.
         on_result: called with (runs done, runs total) after each run.
+        assumptions: N > 1 runs every policy but the baseline under N joint draws of the priors
+            of the proposals it uses (one Latin hypercube over the proposals of all the
+            policies, so draw ``d`` is the same sample in every policy), each on every seed;
+            0 runs the central values. See :mod:`adoption_abm.analysis.uncertainty`.
+        assumption_seed: seed of the draws (default: ``seed``).
+        rank_metric: the metric of the ``beats`` and ``ranks`` frames.
 
-    Raises :class:`RunFailed` naming the policy and replication of a run that raised (the runs
-    still queued are dropped).
+    Raises :class:`RunFailed` naming the policy, draw and replication of a run that raised (the
+    runs still queued are dropped).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     sc.check_rhythm(rhythm)
@@ -318,13 +358,31 @@ def compare(
     seeds = [int(s) for s in seeds]
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
+    check_assumptions(assumptions)
+    if rank_metric not in METRIC_LABELS:
+        raise ValueError(f"rank_metric {rank_metric!r}: must be one of {', '.join(METRIC_LABELS)}")
     years = tuple(report_years(sc.start_year, sc.end_year, years))
     if not years:
         raise ValueError(f"no year to report inside {sc.start_year}-{sc.end_year}")
     resolved = resolve_policies(sc, policies)
+    a_seed = seed if assumption_seed is None else int(assumption_seed)
+    prior_list, values = assumption_draws(resolved, assumptions, a_seed)
+    draws = list(range(assumptions)) if assumptions else [-1]
     specs = [
-        RunSpec(sc, p, r, s, tuple(ivs), rhythm, float(scale), engine, years)
+        RunSpec(
+            sc,
+            p,
+            r,
+            s,
+            tuple(ivs if d < 0 else apply_draw(ivs, prior_list, values[d])),
+            rhythm,
+            float(scale),
+            engine,
+            years,
+            d,
+        )
         for p, (_, ivs) in enumerate(resolved)
+        for d in (draws if p else [-1])  # the baseline: no proposal, no draw
         for r, s in enumerate(seeds)
     ]
     from ..model.build import check_scale
@@ -338,9 +396,98 @@ def compare(
     finally:
         if own:  # stops our workers without waiting for running or queued runs
             ex.close()
-    cmp = _assemble(sc, resolved, seeds, years, results, schedules, rhythm, scale, engine)
-    cmp.meta["executor"] = ex.label
+    pooled = _Pooled(results, len(seeds), draws)
+    cmp = _assemble(
+        sc, resolved, seeds * len(draws), years, pooled, schedules, rhythm, scale, engine
+    )
+    labels = cmp.meta["policies"]
+    cmp.runs = _runs_by_draw(cmp.runs, labels[0], len(seeds), assumptions > 0)
+    cmp.meta.update(replications=len(seeds), seeds=seeds, executor=ex.label)
+    baseline = cmp.monthly.filter(pl.col("policy").cast(pl.String) == labels[0])
+    stacks = {key: _monthly_stack(results, len(labels), draws, len(seeds), key) for key in MONTHLY}
+    frames = uncertainty_frames(
+        cmp.runs,
+        stacks,
+        labels,
+        years,
+        list(METRIC_LABELS),
+        baseline["date"].to_list(),
+        baseline["year"].to_numpy(),
+        prior_list,
+        values,
+        rank_metric,
+        drawn=assumptions > 0,
+    )
+    for name, frame in frames.items():
+        setattr(cmp, name, frame)
+    if assumptions:
+        cmp.meta.update(
+            assumptions=assumptions,
+            assumption_seed=a_seed,
+            priors=[prior_record(p) for p in prior_list],
+            rank_metric=rank_metric,
+        )
     return cmp
+
+
+def check_assumptions(n: int) -> None:
+    """Refuse a number of assumption draws that cannot spread: below 0, or 1."""
+    if n < 0 or n == 1:
+        raise ValueError(
+            f"assumptions {n}: must be 0 (the central values) or at least 2 (draws of the priors)"
+        )
+
+
+class _Pooled(Mapping):
+    """Results keyed ``(policy, k)`` with ``k = draw index × R + replication``, for the frames
+    that pool the draws: the baseline's run of replication ``k mod R`` stands for every draw."""
+
+    def __init__(self, results: dict[tuple[int, int, int], dict], n_rep: int, draws: list[int]):
+        self.results, self.n_rep, self.draws = results, n_rep, draws
+
+    def __getitem__(self, key: tuple[int, int]) -> dict:
+        p, k = key
+        d = -1 if p == 0 else self.draws[k // self.n_rep]
+        return self.results[(p, d, k % self.n_rep)]
+
+    def __iter__(self):
+        n = self.n_rep * len(self.draws)
+        return iter([(p, k) for p in sorted({p for p, _, _ in self.results}) for k in range(n)])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _runs_by_draw(runs: pl.DataFrame, baseline: str, n_rep: int, drawn: bool) -> pl.DataFrame:
+    """The pooled ``runs`` frame back to one row per policy × draw × replication × year (the
+    baseline's copies dropped), with a ``draw`` column after ``policy``."""
+    is_base = pl.col("policy").cast(pl.String) == baseline
+    k = pl.col("replication")
+    out = runs.filter(~is_base | (k < n_rep)).with_columns(
+        pl.when(is_base | (not drawn)).then(-1).otherwise(k // n_rep).cast(pl.Int64).alias("draw"),
+        (k % n_rep).alias("replication"),
+    )
+    cols = ["policy", "draw", *[c for c in out.columns if c not in ("policy", "draw")]]
+    return out.select(cols).sort("policy", "draw", "replication", "year")
+
+
+def _monthly_stack(
+    results: dict[tuple[int, int, int], dict], n_policies: int, draws: list[int], n_rep: int, key
+) -> np.ndarray:
+    """``(policies, draws, replications, months)`` of one monthly metric (baseline repeated)."""
+    return np.stack(
+        [
+            np.stack(
+                [
+                    np.stack(
+                        [results[(p, d if p else -1, r)]["monthly"][key] for r in range(n_rep)]
+                    )
+                    for d in draws
+                ]
+            )
+            for p in range(n_policies)
+        ]
+    )
 
 
 def _run_all(
@@ -349,9 +496,10 @@ def _run_all(
     labels: list[str],
     progress: bool,
     on_result: Callable[[int, int], None] | None,
-) -> dict[tuple[int, int], dict]:
-    """Every run on the executor, one run per task; results keyed by (policy, replication)."""
-    results: dict[tuple[int, int], dict] = {}
+) -> dict[tuple[int, int, int], dict]:
+    """Every run on the executor, one run per task; results keyed by (policy, draw,
+    replication)."""
+    results: dict[tuple[int, int, int], dict] = {}
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -362,9 +510,9 @@ def _run_all(
             for spec, res in finished:
                 if "error" in res:
                     raise RunFailed(
-                        labels[spec.policy], spec.replication, spec.seed, res["error"]
+                        labels[spec.policy], spec.replication, spec.seed, res["error"], spec.draw
                     ) from _RemoteTraceback(res["traceback"])
-                results[(spec.policy, spec.replication)] = res
+                results[(spec.policy, spec.draw, spec.replication)] = res
                 if bar is not None:
                     bar.update(1)
                 if on_result is not None:
@@ -380,7 +528,7 @@ def _assemble(
     resolved: list[tuple[str, list[dict]]],
     seeds: list[int],
     years: tuple[int, ...],
-    results: dict[tuple[int, int], dict],
+    results: Mapping[tuple[int, int], dict],
     schedules: list[PolicySchedule],
     rhythm: str,
     scale: float,

@@ -22,7 +22,7 @@ from ..outputs.atomic import (
     write_parquet_atomic,
     write_text_atomic,
 )
-from ..policies.catalogue import PROPOSALS
+from ..policies.catalogue import PROPOSALS, catalogue
 from .compare import METRIC_LABELS, Comparison
 
 HTML_STYLE = """
@@ -117,7 +117,9 @@ def _figures(cmp: Comparison) -> dict[str, bytes]:
 
     def save(name: str, fig) -> None:
         for ax in fig.axes:
-            if ax.get_xlabel() == "year":
+            if ax.get_xlabel() == "year" and not isinstance(
+                ax.xaxis.get_major_locator(), MaxNLocator
+            ):
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
@@ -234,6 +236,8 @@ def _figures(cmp: Comparison) -> dict[str, bytes]:
         )
         ax.legend(fontsize=8)
         save("cost_effectiveness.png", fig)
+    if cmp.uncertainty.height:
+        _uncertainty_figures(cmp, plt, save)
     return figs
 
 
@@ -280,6 +284,15 @@ def markdown(cmp: Comparison, command: str | None = None, figures: Sequence[str]
     used = sorted({int(p) for p in pol["proposal"].to_list()}) if pol.height else []
     if used:
         out += ["", "Proposals used: " + "; ".join(f"**{k}** {PROPOSALS[k]}" for k in used) + "."]
+    if cmp.uncertainty.height:
+        out += uncertainty_markdown(cmp, figures)
+    if meta.get("assumptions"):
+        out += [
+            "",
+            f"The sections below pool the {meta['assumptions']} draws × {n} replications of "
+            "each policy: their means are expectations over the priors, and their 95 % CIs are "
+            "those of pooled paired differences, not the intervals above.",
+        ]
 
     out += ["", "## Realised gain and FTE freed", ""]
     out.append(
@@ -415,17 +428,21 @@ def markdown(cmp: Comparison, command: str | None = None, figures: Sequence[str]
             )
     out.append(_table(header, rows) if rows else "Only the baseline was run.")
 
-    if figures:
+    rest = [f for f in figures if f not in UNCERTAINTY_FIGURES]
+    if rest:
         out += ["", "## Figures", ""]
-        for name in figures:
+        for name in rest:
             out += [f"![{name[:-4].replace('_', ' ')}]({name})", ""]
+    out += proposals_markdown(cmp)
 
     out += ["", "## Metrics recorded", ""]
     out.append(_table(["column", "meaning"], [[k, v] for k, v in METRIC_LABELS.items()]))
     out += [
         "",
-        "Frames: `runs.parquet` (policy × replication × year), `summary.parquet`, `roles.parquet`, "
-        "`cost.parquet`, `monthly.parquet`, `policies.parquet`; settings and seeds in `meta.json`.",
+        "Frames: `runs.parquet` (policy × draw × replication × year), `summary.parquet`, "
+        "`roles.parquet`, `cost.parquet`, `monthly.parquet`, `policies.parquet`, "
+        "`uncertainty.parquet`, `beats.parquet`, `ranks.parquet`, `bands.parquet`, "
+        "`draws.parquet`; settings, seeds and priors in `meta.json`.",
         "",
     ]
     return "\n".join(out)
@@ -461,3 +478,254 @@ def write_report(cmp: Comparison, out_dir: str | Path, command: str | None = Non
     title = f"Policy comparison: {cmp.meta['scenario']}"
     written.append(write_text_atomic(out_dir / "report.html", html(md_text, title)))
     return written
+
+
+# ---------------------------------------------------------------------------------------------
+# Uncertainty: Monte-Carlo noise and assumptions
+# ---------------------------------------------------------------------------------------------
+COST_COLUMNS = {
+    "cost_per_fte_year": "cost_per_fte_year_keur",
+    "discounted_cost": "cumulative_discounted_cost_meur",
+}
+"""The ``cost`` frame's columns the uncertainty table reads (:func:`policy_costs`)."""
+
+HEADLINE_YEARS = (2030, 2040)
+UNCERTAINTY_FIGURES = ("effects.png", "ranks.png", "bands.png")
+
+
+def policy_costs(cmp: Comparison, policy: str, year: int) -> dict[str, float]:
+    """A policy's cost figures to the end of ``year`` from the ``cost`` frame (k€ per FTE-year
+    freed, cumulative discounted M€), NaN where the frame has no such column or row."""
+    d = cmp.cost.filter((pl.col("policy").cast(pl.String) == policy) & (pl.col("year") == year))
+    return {
+        key: float(d[col][0]) if d.height and col in d.columns else math.nan
+        for key, col in COST_COLUMNS.items()
+    }
+
+
+def headline_years(cmp: Comparison) -> list[int]:
+    """2030 and 2040 where the comparison reports them, else its last year."""
+    years = [y for y in HEADLINE_YEARS if y in cmp.meta["years"]]
+    return years or [cmp.meta["years"][-1]]
+
+
+def _unc(cmp: Comparison, policy: str, year: int, metric: str = "realised_all") -> dict:
+    return _cell(cmp.uncertainty, policy, year, metric)
+
+
+def _interval(u: dict, scale: float = 100.0, digits: int = 2) -> str:
+    """``+1.23 [+0.50, +2.01]``: the draws' mean effect and the interval covering both parts."""
+    mid = u["mean"] * scale
+    if math.isnan(u["low"]):
+        return f"{mid:+.{digits}f}"
+    return f"{mid:+.{digits}f} [{u['low'] * scale:+.{digits}f}, {u['high'] * scale:+.{digits}f}]"
+
+
+def _median_rank(cmp: Comparison, policy: str, year: int) -> float:
+    d = cmp.ranks.filter((pl.col("policy").cast(pl.String) == policy) & (pl.col("year") == year))
+    return float(d["median_rank"][0]) if d.height else math.nan
+
+
+def _uncertainty_figures(cmp: Comparison, plt, save) -> None:
+    """bands.png (monthly realised gain: draws' band and Monte-Carlo band), effects.png (the
+    headline years' effects with both intervals) and ranks.png (rank shares)."""
+    labels = cmp.meta["policies"]
+    shown = plotted_policies(cmp)
+    drawn = bool(cmp.meta.get("assumptions"))
+    colours = {p: plt.get_cmap("tab10")(k % 10) for k, p in enumerate(shown)}
+
+    # 1. bands: the levels of the policies shown, then one panel per policy: its difference
+    # to baseline, the draws' band and the Monte-Carlo band
+    from matplotlib.ticker import MaxNLocator
+
+    panels = ["levels", *shown[1:]]
+    cols = min(4, len(panels))
+    rows_n = math.ceil(len(panels) / cols)
+    fig, axes = plt.subplots(rows_n, cols, figsize=(3.8 * cols, 3.0 * rows_n), squeeze=False)
+    for ax, panel in zip(axes.ravel(), panels, strict=False):
+        for label in shown if panel == "levels" else [panel]:
+            d = cmp.bands.filter(pl.col("policy").cast(pl.String) == label)
+            key = "realised_all" if panel == "levels" else "realised_all_diff"
+            t = d["year"].to_numpy()
+            med = 100 * d[key].to_numpy()
+            c = colours[label]
+            if drawn and label != labels[0]:
+                lo = 100 * d[f"{key}_draw_low"].to_numpy()
+                hi = 100 * d[f"{key}_draw_high"].to_numpy()
+                band = "95 % of draws" if panel != "levels" else None
+                ax.fill_between(t, lo, hi, color=c, alpha=0.3, linewidth=0, label=band)
+            if panel != "levels":
+                half = 100 * d[f"{key}_mc_half"].to_numpy()
+                ax.plot(t, med - half, color="black", linewidth=0.7, linestyle="--")
+                ax.plot(
+                    t, med + half, color="black", linewidth=0.7, linestyle="--", label="MC 95 %"
+                )
+            ax.plot(t, med, color=c, linewidth=1.4, label=label if panel == "levels" else None)
+        if panel == "levels":
+            ax.set(title="Realised gain (median of draws)", ylabel="% of working time")
+        else:
+            ax.axhline(0, color="grey", linewidth=0.6)
+            ax.set(title=f"{panel} vs baseline", ylabel="points")
+        ax.set_xlabel("year")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+        ax.legend(fontsize=6, loc="upper left")
+    for ax in axes.ravel()[len(panels) :]:
+        ax.set_visible(False)
+    fig.suptitle("Realised gain: assumption draws (bands) and Monte-Carlo noise (dashed)")
+    fig.tight_layout()
+    save("bands.png", fig)
+
+    # 2. effects in the headline years: the combined interval and its Monte-Carlo part
+    others = labels[1:]
+    if others:
+        years = headline_years(cmp)
+        fig, axes = plt.subplots(
+            1, len(years), figsize=(5 * len(years), max(2.5, 0.35 * len(others) + 1)), squeeze=False
+        )
+        pos = np.arange(len(others))[::-1]
+        for ax, y in zip(axes[0], years, strict=True):
+            u = [_unc(cmp, p, y) for p in others]
+            med = np.array([100 * r["median"] for r in u])
+            lo = np.array([100 * r["low"] for r in u])
+            hi = np.array([100 * r["high"] for r in u])
+            half = np.array([100 * r["mc_half"] for r in u])
+            ax.hlines(pos, lo, hi, color="tab:blue", linewidth=5, alpha=0.35, label="combined 95 %")
+            ax.hlines(pos, med - half, med + half, color="black", linewidth=1.2, label="MC 95 %")
+            ax.plot(med, pos, "o", color="black", markersize=4)
+            ax.axvline(0, color="grey", linewidth=0.8)
+            ax.set_yticks(pos, others)
+            ax.set(title=f"Realised gain vs baseline, {y}", xlabel="percentage points")
+        axes[0, 0].legend(fontsize=7)
+        save("effects.png", fig)
+
+    # 3. rank shares, as a heat map per headline year
+    if len(labels) > 1:
+        years = headline_years(cmp)
+        n = len(labels)
+        fig, axes = plt.subplots(
+            1, len(years), figsize=(0.45 * n * len(years) + 2.5, 0.35 * n + 1.5), squeeze=False
+        )
+        for ax, y in zip(axes[0], years, strict=True):
+            d = cmp.ranks.filter(pl.col("year") == y)
+            grid = np.zeros((n, n))
+            for r in d.iter_rows(named=True):
+                grid[labels.index(str(r["policy"])), r["rank"] - 1] = r["share"]
+            im = ax.imshow(grid, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+            ax.set_yticks(range(n), labels)
+            ax.set_xticks(range(n), [str(k + 1) for k in range(n)], fontsize=7)
+            ax.set(title=f"Rank by realised gain, {y}", xlabel="rank (1 = best)")
+        fig.colorbar(im, ax=axes[0].tolist(), label="share of draws")
+        save("ranks.png", fig)
+
+
+def uncertainty_markdown(cmp: Comparison, figures: Sequence[str] = ()) -> list[str]:
+    """The report's uncertainty section: intervals, P(beats baseline), ranks, costs, and the
+    figures of :data:`UNCERTAINTY_FIGURES` among ``figures``."""
+    meta = cmp.meta
+    labels = meta["policies"]
+    n_draws = meta.get("assumptions", 0)
+    years = headline_years(cmp)
+    metric = meta.get("rank_metric", "realised_all")
+    out = ["", "## Uncertainty: Monte-Carlo noise and assumptions", ""]
+    if n_draws:
+        out.append(
+            f"Each policy ran under {n_draws} joint draws of the effect priors of the proposals "
+            f"compared (Latin hypercube, seed {meta['assumption_seed']}), each draw on the same "
+            f"{meta['replications']} seeds; the baseline once per seed. Effect: the mean over "
+            "draws of each draw's mean paired difference to baseline (percentage points of "
+            "realised gain); the interval covers both parts: the 2.5-97.5 % quantiles of the "
+            "draws' effects pushed out by the Monte-Carlo half-width (t quantile × the "
+            "replications' pooled sd / √R). Assumption sd: the draws' spread net of that noise; "
+            "share: its part of the draws' variance. P(beats): share of draws whose effect is "
+            "above 0; rank: among all policies, baseline included, within each draw."
+        )
+    else:
+        out.append(
+            "Central effect values only (no `--assumptions`): the interval is the Monte-Carlo "
+            "95 % CI of the paired difference, and says nothing of what is unknown about the "
+            "effects. P(beats) and ranks are those of the central values (0 or 1)."
+        )
+    out.append("")
+    header = ["policy"]
+    header += [f"{y} effect (pts) [95 %]" for y in years]
+    header += [
+        f"MC half-width {years[0]}",
+        f"assumption sd {years[0]}",
+        "share",
+        f"P(beats baseline) {years[0]}",
+        f"median rank {years[0]}",
+        f"k€ per FTE-year to {years[-1]}",
+    ]
+    rows = []
+    for label in labels[1:]:
+        u = [_unc(cmp, label, y) for y in years]
+        first = u[0]
+        rows.append(
+            [
+                label,
+                *[_interval(x) for x in u],
+                _num(100 * first["mc_half"], 3),
+                _num(100 * first["assumption_sd"], 3),
+                _pct(first["share_assumption"]),
+                _num(first["p_beats_baseline"], 2),
+                _num(_median_rank(cmp, label, years[0]), 1),
+                _num(policy_costs(cmp, label, years[-1])["cost_per_fte_year"], 1),
+            ]
+        )
+    out.append(_table(header, rows) if rows else "Only the baseline was run.")
+    out += [
+        "",
+        f"Ranks by {METRIC_LABELS[metric]}; costs from the `cost` frame (cumulative discounted "
+        "cost over cumulative FTE-years freed vs baseline, pooled over draws and replications).",
+    ]
+    if 2 < len(labels) <= 12:
+        y = years[0]
+        out += ["", f"P(row beats column) over draws, {METRIC_LABELS[metric]}, {y}:", ""]
+        beats = cmp.beats.filter(pl.col("year") == y)
+        cells = {
+            (str(r["policy"]), str(r["other"])): r["p_beats"] for r in beats.iter_rows(named=True)
+        }
+        out.append(
+            _table(
+                ["", *labels],
+                [[a, *["" if a == b else f"{cells[(a, b)]:.2f}" for b in labels]] for a in labels],
+            )
+        )
+    for name in UNCERTAINTY_FIGURES:
+        if name in figures:
+            out += ["", f"![{name[:-4]}]({name})"]
+    return out
+
+
+def proposals_markdown(cmp: Comparison) -> list[str]:
+    """Each proposal compared: mechanism, activity, budget ceiling, and its priors' ranges and
+    sources (from the catalogue)."""
+    pol = cmp.policies
+    used = sorted({int(p) for p in pol["proposal"].to_list()}) if pol.height else []
+    if not used:
+        return []
+    cat = catalogue().proposals
+    drawn = {p["name"] for p in cmp.meta.get("priors", [])}
+    out = ["", "## The proposals compared: mechanism, activity, budget and priors", ""]
+    for n in used:
+        p = cat[n]
+        out += [
+            f"**{n}. {p.title}** (budget ceiling {p.cost:g} M€ a year at intensity 1)",
+            "",
+            f"* Mechanism: {p.mechanism}",
+            f"* Activity: {p.activity}",
+        ]
+        for a in p.activities:
+            out.append(
+                f"* Unit cost ({a.kind}): {a.unit_cost:,.0f} € a unit, one unit being {a.unit} "
+                f"(range {a.low:,.0f}-{a.high:,.0f}; {a.source})"
+            )
+        for k, e in enumerate(p.effects):
+            name = f"p{n}.e{k}.{e.channel}"
+            mark = " (drawn)" if name in drawn else ""
+            out.append(
+                f"* Prior `{name}`{mark}: {e.distribution} {e.low:g} / {e.value:g} / {e.high:g} "
+                f"(low / central / high); {e.source}"
+            )
+        out.append("")
+    return out

@@ -3,15 +3,17 @@ of proposals."""
 
 from __future__ import annotations
 
+import math
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .errors import Commands, fail
 from .options import (
+    SEED_BOUND,
     DaskLocal,
     Engine,
     Overrides,
@@ -28,6 +30,9 @@ from .options import (
     scenario_from_options,
     sigterm_interrupts,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..analysis.compare import Comparison
 
 app = Commands()
 
@@ -59,14 +64,33 @@ def compare_command(
     set_: Overrides = None,
     overwrite: Overwrite = False,
     progress: Progress = True,
+    assumptions: Annotated[
+        int,
+        typer.Option(
+            help="Draw N joint samples of the effect priors of the proposals compared (Latin "
+            "hypercube) and run every policy under each, on the same seeds; 0 = central values."
+        ),
+    ] = 0,
+    assumption_seed: Annotated[
+        int | None,
+        typer.Option(help="Seed of the assumption draws (default: --seed).", show_default=False),
+    ] = None,
 ) -> None:
     """Run each policy with common random numbers (replication seeds spawned from SEED) and
     write report.md, report.html, PNG plots and the frames (Parquet) to OUT: realised gain and
     FTE freed vs baseline with 95 % CIs in 2025/2030/2035/2040, multi-speed gap, downgrading
     risk, emerging roles, cost per FTE freed. OUT is written as a whole (complete or absent) and
-    checked before the runs start."""
+    checked before the runs start. With --assumptions N the report also separates Monte-Carlo
+    noise from assumption uncertainty: intervals covering both, P(beats baseline), ranks."""
     if replications < 1:
         fail(f"--replications {replications}: must be at least 1")
+    if assumptions < 0 or assumptions == 1:
+        fail(
+            f"--assumptions {assumptions}: must be 0 (central values) or at least 2 (one draw "
+            "cannot show a spread)"
+        )
+    if assumption_seed is not None and not 0 <= assumption_seed < SEED_BOUND:
+        fail(f"--assumption-seed {assumption_seed}: must be an integer from 0 to 2^64 - 1")
     ex_args = executor_args(workers, scheduler, dask)
     try:
         import markdown_it  # noqa: F401
@@ -74,7 +98,6 @@ def compare_command(
         import scipy  # noqa: F401
     except ImportError as exc:
         fail(f"the report needs the 'report' extra: pip install 'adoption-abm[report]' ({exc})")
-    import polars as pl
 
     from ..analysis.compare import compare, resolve_policies
     from ..analysis.report import write_report
@@ -114,6 +137,8 @@ def compare_command(
                     rhythm=rhythm,
                     engine=engine,
                     progress=progress and sys.stderr.isatty(),
+                    assumptions=assumptions,
+                    assumption_seed=assumption_seed,
                     **ex_args,
                 )
             folder.fill(lambda tmp: write_report(result, tmp, command=command), "the report")
@@ -121,22 +146,42 @@ def compare_command(
     except KeyboardInterrupt:
         typer.echo("interrupted: no report written", err=True)
         raise typer.Exit(130) from None
-    lines = [
-        f"{len(result.meta['policies'])} policies x {replications} replications → {out}/report.html"
-    ]
-    y = 2030 if 2030 in result.meta["years"] else result.meta["years"][-1]
-    for label in result.meta["policies"][1:]:
-        row = result.summary.filter(
+    typer.echo("\n".join(summary_lines(result, out)))
+
+
+def summary_lines(result: Comparison, out: Path) -> list[str]:
+    """What the command prints: per policy, the effect on the realised gain in 2030 (or the
+    last year) with its interval, P(beats baseline) and the median rank."""
+    import polars as pl
+
+    meta = result.meta
+    runs = f"{len(meta['policies'])} policies x {meta['replications']} replications"
+    if meta.get("assumptions"):
+        runs += f" x {meta['assumptions']} assumption draws"
+    lines = [f"{runs} → {out}/report.html"]
+    y = 2030 if 2030 in meta["years"] else meta["years"][-1]
+    unc = result.uncertainty.filter((pl.col("year") == y) & (pl.col("metric") == "realised_all"))
+    ranks = result.ranks.filter(pl.col("year") == y)
+    what = "Monte-Carlo and assumptions" if meta.get("assumptions") else "Monte-Carlo"
+    for label in meta["policies"][1:]:
+        u = unc.filter(pl.col("policy").cast(pl.String) == label).row(0, named=True)
+        level = result.summary.filter(
             (pl.col("policy").cast(pl.String) == label)
             & (pl.col("year") == y)
             & (pl.col("metric") == "realised_all")
-        ).row(0, named=True)
-        lines.append(
-            f"{label}: {y} realised gain {100 * row['mean']:.1f} % "
-            f"({100 * row['diff']:+.2f} pts "
-            f"[{100 * row['diff_low']:+.2f}, {100 * row['diff_high']:+.2f}])"
+        )["mean"][0]
+        rank = ranks.filter(pl.col("policy").cast(pl.String) == label)["median_rank"][0]
+        interval = (
+            "no interval: one replication"
+            if math.isnan(u["low"])
+            else f"[{100 * u['low']:+.2f}, {100 * u['high']:+.2f}] {what}"
         )
-    typer.echo("\n".join(lines))
+        lines.append(
+            f"{label}: {y} realised gain {100 * level:.1f} % "
+            f"({100 * u['mean']:+.2f} pts {interval}; "
+            f"P(beats baseline) {u['p_beats_baseline']:.2f}; median rank {rank:g})"
+        )
+    return lines
 
 
 @app.command("proposals")

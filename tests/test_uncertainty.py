@@ -174,8 +174,9 @@ def test_runs_are_keyed_by_policy_draw_and_replication(drawn, short):
         for d in range(N_DRAWS):  # the same seeds under every policy and every draw
             seeds = p.filter(pl.col("draw") == d).sort("replication")["seed"].to_list()
             assert seeds == drawn.meta["seeds"]
-    # the draws: one Latin hypercube over the priors of every proposal compared
-    prior_list = priors(range(1, 21))
+    # the draws: one Latin hypercube over the priors of every proposal compared, effects and
+    # the unit costs they pay
+    prior_list = priors(range(1, 21), unit_costs=True)
     values = draw_values(prior_list, N_DRAWS, SEED)
     assert [p["name"] for p in drawn.meta["priors"]] == [p.name for p in prior_list]
     assert drawn.draws.height == N_DRAWS * len(prior_list)

@@ -652,7 +652,7 @@ def _assemble(
                 {
                     "policy": label,
                     "proposal": int(iv["proposal"]),
-                    "start": iv.get("start") or f"{sc.start_year}-01",
+                    "start": iv.get("start") or sc.policy_start,
                     "end": iv.get("end") or "",
                     "intensity": float(iv.get("intensity", 1.0)),
                 }

@@ -716,9 +716,11 @@ def proposals_markdown(cmp: Comparison) -> list[str]:
             f"* Activity: {p.activity}",
         ]
         for a in p.activities:
+            key = f"p{n}.u.programme" if a.kind == "programme" else f"u.{a.kind}"
+            mark = " (drawn)" if key in drawn else ""
             out.append(
-                f"* Unit cost ({a.kind}): {a.unit_cost:,.0f} € a unit, one unit being {a.unit} "
-                f"(range {a.low:,.0f}-{a.high:,.0f}; {a.source})"
+                f"* Unit cost ({a.kind}){mark}: {a.unit_cost:,.0f} € a unit, one unit being "
+                f"{a.unit} (range {a.low:,.0f}-{a.high:,.0f}; {a.source})"
             )
         for k, e in enumerate(p.effects):
             name = f"p{n}.e{k}.{e.channel}"

@@ -262,7 +262,7 @@ def assumption_draws(
     draws of them (``(n, priors)``, a seeded Latin hypercube); with ``n = 0`` the central
     values as one row."""
     used = {int(iv["proposal"]) for _, ivs in policies for iv in ivs}
-    prior_list = priors(used) if used else []
+    prior_list = priors(used, unit_costs=True) if used else []
     if n == 0:
         return prior_list, central(prior_list)[None, :]
     if not prior_list:

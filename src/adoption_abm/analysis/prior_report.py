@@ -146,10 +146,14 @@ def reading(res: PriorSensitivity) -> str:
         )
     )
     if resolved:
+        # the candidates: the top factor and every factor whose ST interval reaches its own
+        lead = top["ST"] - top["ST_conf"]
+        cands = [r for r in rows if r is top or r["ST"] + r["ST_conf"] >= lead][:3]
+        what = " or ".join(f"proposal {r['proposal']}'s effect on {r['channels']}" for r in cands)
         src = top["source"].replace(" | ", "; ")
         text.append(
-            f" To narrow the answer, measure first proposal {top['proposal']}'s effect on "
-            f"{top['channels']} (now: {src})."
+            f" To narrow the answer, measure first {what}"
+            + (f" (now, for {top['factor']}: {src})." if len(cands) > 1 else f" (now: {src}).")
         )
     return "".join(text)
 

@@ -2,10 +2,10 @@
 reading, the indices as a table and a bar plot (S1 and ST with their intervals, sorted by ST),
 each factor named with its proposal, channel, range and source, and the frames as Parquet.
 
-Files (written atomically into a folder, ``meta.json`` first as the folder's marker is not
-needed until the end): ``indices.parquet``, ``draws.parquet``, ``runs.parquet``, ``meta.json``,
-``sensitivity.png``, ``sensitivity.md`` and ``sensitivity.html`` (with the ``report`` extra).
-"""
+Files, each written atomically (the command writes them into a :class:`~adoption_abm.outputs.
+runfolder.RunFolder`, ``meta.json`` its marker): ``indices.parquet``, ``draws.parquet``,
+``runs.parquet``, ``meta.json``, ``sensitivity.png``, ``sensitivity.md`` and
+``sensitivity.html`` (with the ``report`` extra)."""
 
 from __future__ import annotations
 

@@ -9,12 +9,14 @@ from typing import Annotated
 
 import typer
 
-from .errors import Commands
+from .errors import Commands, fail
 from .options import (
     DaskLocal,
+    Overrides,
     Progress,
     Scheduler,
     Workers,
+    check_seed,
     dask_errors,
     executor_args,
     sigterm_interrupts,
@@ -91,10 +93,18 @@ def batch(
 @app.command()
 def sensitivity(
     experiment: Annotated[
-        Path, typer.Argument(help="Experiment TOML file with design kind 'sobol' or 'morris'.")
-    ],
+        Path | None,
+        typer.Argument(
+            help="Experiment TOML file with design kind 'sobol' or 'morris' (not with --priors).",
+            show_default=False,
+        ),
+    ] = None,
     out: Annotated[
-        Path, typer.Option(help="Output folder; re-running into it resumes the batch.")
+        Path,
+        typer.Option(
+            help="Output folder; re-running into it resumes the batch (with --priors: the "
+            "report folder, refused if it exists, see --overwrite)."
+        ),
     ] = Path("sensitivity"),
     workers: Workers = None,
     scheduler: Scheduler = None,
@@ -106,9 +116,145 @@ def sensitivity(
         ),
     ] = None,
     progress: Progress = True,
+    priors: Annotated[
+        bool,
+        typer.Option(
+            "--priors",
+            help="Sobol indices over the proposals' effect priors instead of an experiment: "
+            "which assumption decides --policy's effect (or its lead over --versus).",
+        ),
+    ] = False,
+    policy: Annotated[
+        str | None,
+        typer.Option(help="With --priors: the policy, e.g. '6,10', 'all', '6@2025-01x0.5'."),
+    ] = None,
+    versus: Annotated[
+        str | None,
+        typer.Option(help="With --priors: a second policy; the output is P's effect minus Q's."),
+    ] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option(
+            help="With --priors: the output (as in compare's report).", show_default="realised_all"
+        ),
+    ] = None,
+    year: Annotated[
+        int | None,
+        typer.Option(help="With --priors: the year (end of December).", show_default="2030"),
+    ] = None,
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            help="With --priors: Saltelli's base samples N, a power of 2 (N x (D + 2) draws).",
+            show_default="64",
+        ),
+    ] = None,
+    replications: Annotated[
+        int | None,
+        typer.Option(help="With --priors: common seeds per draw.", show_default="2"),
+    ] = None,
+    groups: Annotated[
+        str | None,
+        typer.Option(
+            metavar="<effect|proposal>",
+            help="With --priors: one factor per prior (effect) or per proposal (proposal).",
+            show_default="effect",
+        ),
+    ] = None,
+    scale: Annotated[
+        float | None,
+        typer.Option(help="With --priors: agents per real professional.", show_default="0.01"),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="With --priors: root seed of the design, the runs and the bootstrap, "
+            "0 to 2^64 - 1.",
+            callback=check_seed,
+            show_default="1",
+        ),
+    ] = None,
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            help="With --priors: built-in scenario or TOML file.", show_default="france-2022"
+        ),
+    ] = None,
+    rhythm: Annotated[
+        str | None, typer.Option(help="With --priors: adoption rhythm.", show_default="central")
+    ] = None,
+    set_: Overrides = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="With --priors: replace an existing --out report.")
+    ] = False,
 ) -> None:
     """Sobol (S1, ST with confidence intervals) or Morris (μ*, σ) indices: runs the batch in
-    OUT (or finishes it: re-running resumes), then writes OUT/sensitivity.{md,csv,parquet,png}."""
+    OUT (or finishes it: re-running resumes), then writes OUT/sensitivity.{md,csv,parquet,png}.
+
+    With --priors (no EXPERIMENT): Sobol indices over the effect priors of the proposals in
+    --policy (and --versus), each draw run on common seeds paired with the baseline; writes
+    OUT/sensitivity.{md,html,png}, indices.parquet, draws.parquet and runs.parquet."""
+    prior_options = {
+        "--policy": policy,
+        "--versus": versus,
+        "--metric": metric,
+        "--year": year,
+        "--samples": samples,
+        "--replications": replications,
+        "--groups": groups,
+        "--scale": scale,
+        "--seed": seed,
+        "--scenario": scenario,
+        "--rhythm": rhythm,
+        "--set": set_,
+        "--overwrite": overwrite or None,
+    }
+    if priors:
+        if experiment is not None:
+            fail(
+                f"EXPERIMENT {experiment}: not with --priors (the prior analysis makes its own "
+                "design); give one or the other"
+            )
+        if output:
+            fail("--output: only for an EXPERIMENT; with --priors use --metric and --year")
+        from .priors import run_priors
+
+        run_priors(
+            policy=policy,
+            versus=versus,
+            metric=metric or "realised_all",
+            year=2030 if year is None else year,
+            samples=64 if samples is None else samples,
+            replications=2 if replications is None else replications,
+            groups=groups or "effect",
+            scale=0.01 if scale is None else scale,
+            seed=1 if seed is None else seed,
+            scenario=scenario or "france-2022",
+            rhythm=rhythm or "central",
+            set_=set_,
+            out=out,
+            overwrite=overwrite,
+            ex_args=executor_args(workers, scheduler, dask),
+            progress=progress,
+        )
+        return
+    given = [name for name, v in prior_options.items() if v is not None]
+    if given:
+        fail(f"{given[0]}: only with --priors (an EXPERIMENT sets its own runs)")
+    if experiment is None:
+        fail(
+            "EXPERIMENT: missing; give an experiment TOML file (design kind 'sobol' or "
+            "'morris'), or --priors --policy P for the effect priors"
+        )
+    _experiment_sensitivity(
+        experiment, out, executor_args(workers, scheduler, dask), output, progress
+    )
+
+
+def _experiment_sensitivity(
+    experiment: Path, out: Path, ex_args: dict, output: list[str] | None, progress: bool
+) -> None:
+    """The batch analysis: run or finish the experiment in ``out``, then its indices."""
     from ..batch.experiment import ExperimentError, load_experiment
     from ..batch.sensitivity import analyse, markdown, write_report
     from ..batch.store import read_results
@@ -120,7 +266,7 @@ def sensitivity(
             experiment,
             [("design.kind", f"sensitivity needs 'sobol' or 'morris', got {exp.design.kind!r}")],
         )
-    report = _run_batch(experiment, out, executor_args(workers, scheduler, dask), None, progress)
+    report = _run_batch(experiment, out, ex_args, None, progress)
     if not report.complete:
         typer.echo(
             f"error: {report.total - report.computed - report.skipped} runs failed; "

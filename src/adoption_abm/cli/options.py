@@ -42,6 +42,9 @@ def _check_seed(value: int | None) -> int | None:
     return value
 
 
+check_seed = _check_seed
+"""The ``--seed`` check, for a command that declares its own seed option."""
+
 Seed = Annotated[
     int,
     typer.Option(

@@ -66,6 +66,6 @@ def role_demand(out: Outputs, scenario: Scenario) -> dict[str, np.ndarray]:
             axis=(2, 4, 5)
         )  # (M, P, T)
         counted = (sel * tmask[None, None, :]).sum(axis=2) * pmask[None, :]  # (M, P)
-        persons = counted @ out.weight
+        persons = (counted * out.weight[None, :]).sum(axis=1)  # row by row, not BLAS
         result[rid] = persons * role.fte_per_1000 / 1000.0
     return result

@@ -65,7 +65,7 @@ def optimise_command(
     objective: Annotated[
         str,
         typer.Option(
-            metavar="<fte_freed|multi_speed_gap|cost_per_fte>",
+            metavar="<name>",
             help="fte_freed (max), multi_speed_gap (min) or cost_per_fte (min), vs baseline.",
         ),
     ] = "fte_freed",

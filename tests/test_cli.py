@@ -172,7 +172,7 @@ def test_a_rhythm_the_scenario_file_adds_is_accepted(tmp_path, scenario_dict):
 
 # the command line's layout: sub-apps, one error mapping, lazy imports ---------------------------
 COMMANDS = ["run", "scenarios", "validate", "compare", "proposals"]
-COMMANDS += ["batch", "sensitivity", "calibrate", "app"]
+COMMANDS += ["batch", "sensitivity", "calibrate", "optimise", "app"]
 
 
 def test_every_command_reports_expected_errors_through_one_class():

@@ -36,7 +36,7 @@ from adoption_abm.scenario.load import with_overrides
 
 SCALE = 0.002
 HORIZON = 2030
-CANDIDATES = (6, 7, 12, 19)  # ceilings 200, 50, 100, 300 M€ a year at intensity 1
+CANDIDATES = (6, 7, 12, 19)  # ceilings 50, 50, 100, 160 M€ a year at intensity 1
 SMALL = {"draws": 2, "replications": 1, "scale": SCALE, "seed": 3, "proposals": CANDIDATES}
 runner = CliRunner()
 
@@ -137,7 +137,9 @@ def test_returned_portfolios_respect_the_budget(short, tmp_path, budget, cumulat
 
 @pytest.mark.parametrize(("objective", "robust"), [("fte_freed", "mean"), ("cost_per_fte", "q10")])
 def test_best_beats_every_single_and_pair_within_budget(short, tmp_path, objective, robust):
-    budget = 250.0  # fits 6, 7, 12 alone and the pairs 6+7, 7+12; not 19, nor 6+12
+    # ceilings 6: 50, 7: 50, 12: 100, 19: 160 M€ a year: 200 fits every single and the pairs
+    # 6+7, 6+12, 7+12, not those with 19
+    budget = 200.0
     res = optimise(
         short,
         out=tmp_path / "s",
@@ -161,7 +163,9 @@ def test_best_beats_every_single_and_pair_within_budget(short, tmp_path, objecti
         f"6@{start}x1",
         f"7@{start}x1",
         f"12@{start}x1",
+        f"19@{start}x1",
         f"6@{start}x1,7@{start}x1",
+        f"6@{start}x1,12@{start}x1",
         f"7@{start}x1,12@{start}x1",
     ]
     with Evaluator(

@@ -189,9 +189,10 @@ def small_portfolios(
 # Costs and objectives
 # ---------------------------------------------------------------------------------------------
 def discounted_cost(scenario: Scenario, by_year: dict[int, float]) -> float:
-    """Committed cost to the scenario's end (M€), discounted at the catalogue's rate to its base
-    year (default: the policy start's year). The one place the optimiser prices a portfolio:
-    the budget ceilings, until the runs' activity-based spending replaces them."""
+    """Committed cost (the budget ceilings) to the scenario's end (M€), discounted at the
+    catalogue's rate to its base year (default: the policy start's year). The budget is checked
+    on what is committed; ``cost_per_fte`` prices what the runs' activity actually cost
+    (:mod:`adoption_abm.analysis.costs`, discounted the same way)."""
     d = catalogue().discounting
     base = d.base_year if d.base_year is not None else int(scenario.policy_start[:4])
     return float(sum(v * (1.0 + d.rate) ** -(y - base) for y, v in by_year.items()))
@@ -240,11 +241,12 @@ class Evaluation:
 
     policy: str  # policy_text: the cache key
     committed: dict[int, float]  # M€ by year
-    discounted_cost: float  # M€
+    discounted_cost: float  # M€, the committed ceilings discounted
     fte_freed: tuple[float, ...]  # per draw
     multi_speed_gap: tuple[float, ...]  # per draw
     fte_years: tuple[float, ...]  # per draw
     runs: int  # model runs it took
+    spent: tuple[float, ...] = ()  # per draw: activity-based spending to the horizon, discounted
 
     @property
     def cumulative(self) -> float:
@@ -257,8 +259,9 @@ class Evaluation:
             return list(self.fte_freed)
         if objective == "multi_speed_gap":
             return list(self.multi_speed_gap)
-        if objective == "cost_per_fte":
-            return [cost_per_fte_year(self.discounted_cost, f) for f in self.fte_years]
+        if objective == "cost_per_fte":  # what the activity cost, discounted, per FTE-year
+            spent = self.spent or (self.discounted_cost,) * len(self.fte_years)
+            return [cost_per_fte_year(c, f) for c, f in zip(spent, self.fte_years, strict=True)]
         raise ValueError(f"unknown objective {objective!r}; allowed: {', '.join(OBJECTIVES)}")
 
     def value(self, objective: str, robust: str) -> float:
@@ -280,6 +283,7 @@ class Evaluation:
             multi_speed_gap=tuple(d["multi_speed_gap"]),
             fte_years=tuple(d["fte_years"]),
             runs=int(d["runs"]),
+            spent=tuple(d.get("spent", ())),
         )
 
 
@@ -288,10 +292,13 @@ def run_record(result: dict[str, Any], horizon: int, horizon_month: int) -> dict
     the monthly FTE freed to it."""
     y = result["years"][horizon]
     monthly = np.asarray(result["monthly"]["fte_freed_all"][: horizon_month + 1], dtype=float)
+    costs = result.get("costs")
+    spent = float((costs["spend"] * costs["discount"])[: horizon_month + 1].sum()) if costs else 0.0
     return {
         "fte": float(y["fte_freed_all"]),
         "gap": float(y["multi_speed_gap"]),
         "fte_monthly": monthly.tolist(),
+        "spent": spent,
     }
 
 
@@ -426,7 +433,7 @@ class Evaluator:
         k_draws, n_rep = len(self.draws), len(self.seeds)
         if not pf:
             zeros = tuple([0.0] * k_draws)
-            ev = Evaluation(key, by_year, 0.0, zeros, zeros, zeros, 0)
+            ev = Evaluation(key, by_year, 0.0, zeros, zeros, zeros, 0, zeros)
         else:
             base = self.baseline_records()
             specs = [
@@ -450,6 +457,10 @@ class Evaluator:
                 tuple(gap),
                 tuple(years),
                 len(specs),
+                tuple(
+                    float(np.mean([got[(k, r)]["spent"] for r in range(n_rep)]))
+                    for k in range(k_draws)
+                ),
             )
         self.cache[key] = ev
         if self.on_evaluation is not None:

@@ -61,6 +61,7 @@ def best_json(result: OptimiseResult) -> dict[str, Any]:
         "committed_meur_by_year": {str(y): v for y, v in ev.committed.items()},
         "committed_cumulative_meur": ev.cumulative,
         "discounted_cost_meur": ev.discounted_cost,
+        "spent_discounted_meur_by_draw": list(ev.spent),
         "settings": result.settings,
     }
 
@@ -184,6 +185,7 @@ def markdown(result: OptimiseResult, command: str | None = None) -> str:
                 f"{max(ev.committed.values()):,.0f}",
                 f"{ev.cumulative:,.0f}",
                 f"{ev.discounted_cost:,.0f}",
+                f"{np.mean(ev.spent):,.0f}" if ev.spent else "n/a",
                 _fmt(result.value(ev), obj),
                 _fmt(float(np.mean(per)), obj),
                 f"[{_fmt(min(per), obj)}, {_fmt(max(per), obj)}]",
@@ -196,7 +198,8 @@ def markdown(result: OptimiseResult, command: str | None = None) -> str:
                 "portfolio",
                 "largest year (M€)",
                 "cumulative (M€)",
-                "discounted (M€)",
+                "committed, discounted (M€)",
+                "spent, discounted (M€)",
                 f"robust ({s['robust']})",
                 "mean",
                 "interval over draws",

@@ -4,7 +4,6 @@ effect priors (Optuna; see :mod:`adoption_abm.analysis.optimise`)."""
 from __future__ import annotations
 
 import math
-import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -23,6 +22,7 @@ from .options import (
     Scheduler,
     Seed,
     Workers,
+    command_line,
     dask_errors,
     executor_args,
     scenario_from_options,
@@ -144,7 +144,7 @@ def optimise_command(
         fail(f"--horizon {exc}")
     check_run_size(sc, scale, label="--scale", force_hint=None)
     check_output_folder(out)
-    command = "adoption-abm " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = command_line()
     sigterm_interrupts()
     try:
         with dask_errors(ex_args):

@@ -180,3 +180,12 @@ def sigterm_interrupts() -> None:
     import signal
 
     signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def command_line() -> str | None:
+    """The command as typed (``adoption-abm`` and its arguments, shell-quoted), for reports."""
+    import shlex
+    import sys
+
+    args = sys.argv[1:]
+    return "adoption-abm " + " ".join(shlex.quote(a) for a in args) if args else None

@@ -4,7 +4,6 @@ of proposals."""
 from __future__ import annotations
 
 import math
-import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -25,6 +24,7 @@ from .options import (
     Scheduler,
     Seed,
     Workers,
+    command_line,
     dask_errors,
     executor_args,
     scenario_from_options,
@@ -121,9 +121,7 @@ def compare_command(
         if isinstance(exc, ScenarioError):
             raise
         fail(f"--policy: {exc}")
-    command = (
-        "adoption-abm " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else None
-    )
+    command = command_line()
     sigterm_interrupts()
     try:
         with RunFolder(out, overwrite=overwrite, marker="meta.json") as folder:  # before any run

@@ -4,7 +4,6 @@ any run, each bad one exiting 2 with one line that names it and what is allowed.
 
 from __future__ import annotations
 
-import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import typer
 
 from .errors import fail
-from .options import dask_errors, scenario_from_options, sigterm_interrupts
+from .options import command_line, dask_errors, scenario_from_options, sigterm_interrupts
 
 GROUPS = ("effect", "proposal")
 PRIOR_ONLY = (
@@ -124,9 +123,7 @@ def run_priors(
     from ..analysis.prior_sensitivity import prior_sensitivity
     from ..outputs.runfolder import RunFolder
 
-    command = (
-        "adoption-abm " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else None
-    )
+    command = command_line()
     sigterm_interrupts()
     try:
         with RunFolder(out, overwrite=overwrite, marker="meta.json") as folder:  # before any run

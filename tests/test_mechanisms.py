@@ -405,8 +405,13 @@ V1_VALUES = {
 def test_core_rules_reproduce_version_1_bit_for_bit(case, kw, engine):
     """With every mechanism off and version 1's calibrated values, the indicators of version 1's
     golden runs (kept in
-    tests/golden/v1/, written before the mechanisms existed) come back bit for bit, column by
-    column; only the downgrading risk, now continuous, is defined differently."""
+    tests/golden/v1/, written by the code before the mechanisms existed, commit 9dab62b^) come
+    back bit for bit, column by column; only the downgrading risk, now continuous, is defined
+    differently. The files were rewritten once, by that same old code with its grouped means
+    summed row by row instead of through BLAS (as outputs.indicators now does, so a month's
+    values do not depend on the run's length): the old code with that one line changed
+    reproduces them, the unchanged old code reproduces the previous files; the values differ
+    by at most 5.2e-15 relative."""
     import polars as pl
 
     old = pl.read_parquet(Path(__file__).parent / "golden" / "v1" / f"{case}-indicators.parquet")

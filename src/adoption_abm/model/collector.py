@@ -46,9 +46,12 @@ class TallyCollector(mesa.DataCollector):
         self._stub = value
 
     def collect(self, model: Any) -> None:
-        """Note the month collected (the values come from the tallies when read)."""
+        """Note the month collected (the values come from the tallies when read). Mesa 3.5
+        also records the model's time in ``_collection_steps`` (``batch_run`` reads it)."""
         self._model = model
         self._months.append(model.month)
+        if hasattr(self, "_collection_steps"):  # Mesa >= 3.4
+            self._collection_steps.append(getattr(model, "time", model.steps))
 
 
 def _column(key: str):

@@ -17,7 +17,6 @@ replication), so they do not depend on the executor or the number of workers.
 from __future__ import annotations
 
 import math
-import traceback
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -28,161 +27,28 @@ import polars as pl
 
 from ..batch.executors import Executor, make_executor
 from ..batch.seeds import replication_seeds
-from ..outputs.indicators import fte_reinvested, month_label, pooled_effectiveness
-from ..outputs.roles import role_demand
+from ..outputs.indicators import month_label
 from ..policies.parse import parse_policy
 from ..policies.priors import apply_draw
 from ..policies.schedule import PolicySchedule
-from ..scenario.calendar import REPORT_YEARS, report_years, year_end_month
+from ..scenario.calendar import REPORT_YEARS, report_years
 from ..scenario.interventions import validate_interventions
 from ..scenario.load import load_scenario
 from ..scenario.schema import Scenario
 from .costs import cost_rows as cost_rows_of
-from .costs import run_costs
-from .uncertainty import assumption_draws, prior_record, uncertainty_frames
-
-METRIC_LABELS: dict[str, str] = {
-    "realised_all": "realised gain, all professions",
-    "realised_medical": "realised gain, medical",
-    "realised_non_medical": "realised gain, non-medical",
-    "fte_freed_all": "FTE freed (whole workforce)",
-    "fte_reinvested_all": "FTE reinvested in care",
-    "multi_speed_gap": "multi-speed gap",
-    "gap_profession": "gap between professions",
-    "gap_age": "gap between age bands",
-    "gap_establishment": "gap between establishment types",
-    "downgrading_risk": "downgrading risk",
-    "effectiveness_young": "realised/potential, under the first age edge",
-    "effectiveness_old": "realised/potential, aged 50 and over",
-    "roles_fte": "emerging roles demand (FTE)",
-}
-"""Per-run outputs recorded for each year (see :func:`year_metrics`)."""
-
-MONTHLY = (
-    "realised_all",
-    "fte_freed_all",
-    "fte_reinvested_all",
-    "multi_speed_gap",
-    "downgrading_risk",
-    "roles_fte",
+from .runs import (
+    METRIC_LABELS,
+    MONTHLY,
+    RunFailed,
+    RunSpec,
+    _RemoteTraceback,
+    map_runs,
+    monthly_metrics,
+    run_one,
+    run_task,
+    year_metrics,
 )
-"""Outputs recorded every month (for the plots)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# One run
-# ---------------------------------------------------------------------------------------------
-def monthly_metrics(model: Any) -> dict[str, np.ndarray]:
-    """Every metric of :data:`METRIC_LABELS` for every month simulated so far (arrays)."""
-    out = model.outputs()
-    ind = model.indicators()
-    sc = model.inputs
-    edges = list(sc.indicators.age_bands)
-    old = [b for b in range(len(edges) + 1) if b > 0 and edges[b - 1] >= 50]
-    roles = role_demand(out, sc)
-    share = model.policy.reinvestment(model.n_months)
-    res = {k: ind[k].to_numpy() for k in METRIC_LABELS if k in ind.columns}
-    res["fte_reinvested_all"] = fte_reinvested(out, share)["all"]
-    res["effectiveness_young"] = pooled_effectiveness(out, "age", [0])
-    res["effectiveness_old"] = (
-        pooled_effectiveness(out, "age", old) if old else np.full(len(out.cube), np.nan)
-    )
-    res["roles_fte"] = np.sum(list(roles.values()), axis=0) if roles else np.zeros(len(out.cube))
-    for rid, v in roles.items():
-        res[f"role_{rid}"] = v
-    return res
-
-
-def year_metrics(model: Any, years: Sequence[int] = REPORT_YEARS) -> dict[int, dict[str, float]]:
-    """Metrics at the end of December of each of ``years`` that the model has simulated."""
-    series = monthly_metrics(model)
-    sc = model.inputs
-    out: dict[int, dict[str, float]] = {}
-    for y in years:
-        m = year_end_month(sc.start_year, y)
-        if 0 < m <= model.month:
-            out[y] = {k: float(v[m]) for k, v in series.items()}
-    return out
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One run of a comparison (picklable: the task sent to an executor's workers)."""
-
-    scenario: Scenario
-    policy: int  # index in the comparison's policies
-    replication: int
-    seed: int
-    interventions: tuple[dict, ...]
-    rhythm: str
-    scale: float
-    engine: str
-    years: tuple[int, ...]
-    draw: int = -1  # assumption draw (-1: the catalogue's central values)
-
-
-def run_one(spec: RunSpec) -> dict[str, Any]:
-    """Run one (policy, seed) to the scenario's end; return its yearly and monthly metrics."""
-    from ..model.model import AdoptionModel
-
-    model = AdoptionModel(
-        spec.scenario,
-        rhythm=spec.rhythm,
-        scale=spec.scale,
-        engine=spec.engine,  # type: ignore[arg-type]
-        agents="none",
-        interventions=list(spec.interventions),
-        seed=spec.seed,
-    )
-    model.run()
-    series = monthly_metrics(model)
-    return {
-        "policy": spec.policy,
-        "draw": spec.draw,
-        "replication": spec.replication,
-        "years": year_metrics(model, spec.years),
-        "monthly": {k: series[k] for k in MONTHLY},
-        "costs": run_costs(model),
-    }
-
-
-class RunFailed(RuntimeError):
-    """A run of a comparison raised; names its policy, assumption draw (if any), replication
-    and seed. Its ``__cause__`` carries the run's traceback (from whichever worker ran it)."""
-
-    def __init__(self, policy: str, replication: int, seed: int, error: str, draw: int = -1):
-        self.policy, self.replication, self.seed, self.error = policy, replication, seed, error
-        self.draw = draw
-        where = f"draw {draw}, " if draw >= 0 else ""
-        super().__init__(
-            f"policy {policy!r}, {where}replication {replication} (seed {seed}) failed: {error}"
-        )
-
-    def __reduce__(self):
-        return type(self), (self.policy, self.replication, self.seed, self.error, self.draw)
-
-
-class _RemoteTraceback(Exception):
-    def __init__(self, text: str):
-        self.text = text
-
-    def __str__(self) -> str:
-        return self.text
-
-
-def run_task(spec: RunSpec) -> dict[str, Any]:
-    """:func:`run_one` as an executor task: an exception comes back as an ``error`` record
-    (message and traceback), so the driver can name the run that failed."""
-    try:
-        return run_one(spec)
-    except Exception as exc:
-        return {
-            "policy": spec.policy,
-            "draw": spec.draw,
-            "replication": spec.replication,
-            "error": f"{type(exc).__name__}: {exc}",
-            "traceback": traceback.format_exc(),
-        }
+from .uncertainty import assumption_draws, prior_record, uncertainty_frames
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,6 +184,7 @@ def compare(
     assumptions: int = 0,
     assumption_seed: int | None = None,
     rank_metric: str = "realised_all",
+    fork: bool = True,
 ) -> Comparison:
     """Run every policy on the same seeds and compare it with the baseline.
 
@@ -345,6 +212,9 @@ def compare(
             0 runs the central values. See :mod:`adoption_abm.analysis.uncertainty`.
         assumption_seed: seed of the draws (default: ``seed``).
         rank_metric: the metric of the ``beats`` and ``ranks`` frames.
+        fork: simulate the months before the policies start once per seed and continue every
+            policy of that seed from a copy (:func:`~adoption_abm.analysis.runs.map_runs`);
+            ``False`` runs each from scratch. The results are the same, bit for bit.
 
     Raises :class:`RunFailed` naming the policy, draw and replication of a run that raised (the
     runs still queued are dropped).
@@ -392,7 +262,7 @@ def compare(
     own = executor is None
     ex = executor or make_executor(workers, scheduler, dask_local)
     try:
-        results = _run_all(ex, specs, [label for label, _ in resolved], progress, on_result)
+        results = _run_all(ex, specs, [label for label, _ in resolved], progress, on_result, fork)
     finally:
         if own:  # stops our workers without waiting for running or queued runs
             ex.close()
@@ -496,6 +366,7 @@ def _run_all(
     labels: list[str],
     progress: bool,
     on_result: Callable[[int, int], None] | None,
+    fork: bool = True,
 ) -> dict[tuple[int, int, int], dict]:
     """Every run on the executor, one run per task; results keyed by (policy, draw,
     replication)."""
@@ -506,7 +377,7 @@ def _run_all(
 
         bar = tqdm(total=len(specs), desc="compare", unit="run")
     try:
-        with closing(ex.map_unordered(run_task, specs)) as finished:
+        with closing(map_runs(ex, specs, fork=fork)) as finished:
             for spec, res in finished:
                 if "error" in res:
                     raise RunFailed(
@@ -681,3 +552,16 @@ def _assemble(
         "version": __version__,
     }
     return Comparison(runs, summary, roles, cost, monthly, policies_frame, meta)
+
+
+__all__ = [  # run_one, run_task and the metrics live in .runs; imported from here too
+    "METRIC_LABELS",
+    "Comparison",
+    "RunFailed",
+    "RunSpec",
+    "compare",
+    "monthly_metrics",
+    "run_one",
+    "run_task",
+    "year_metrics",
+]

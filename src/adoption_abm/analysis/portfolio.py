@@ -48,7 +48,7 @@ from ..policies.schedule import PolicySchedule
 from ..scenario.calendar import year_end_month
 from ..scenario.load import with_overrides
 from ..scenario.schema import Scenario
-from .compare import RunFailed, RunSpec, run_task
+from .runs import RunFailed, RunSpec, map_runs
 
 OBJECTIVES: dict[str, str] = {
     "fte_freed": "maximize",
@@ -387,7 +387,7 @@ class Evaluator:
 
     def _run(self, label: str, specs: list[RunSpec]) -> dict[tuple[int, int], dict[str, Any]]:
         out: dict[tuple[int, int], dict[str, Any]] = {}
-        with closing(self.executor.map_unordered(run_task, specs)) as finished:
+        with closing(map_runs(self.executor, specs)) as finished:
             for spec, res in finished:
                 if "error" in res:
                     raise RunFailed(

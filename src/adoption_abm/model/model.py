@@ -8,6 +8,7 @@ and :func:`network.build_network` (state arrays + CSR ties) → :meth:`AdoptionM
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -253,6 +254,44 @@ class AdoptionModel(mesa.Model):
         for _ in steps:
             self.step()
         return self
+
+    def fork(self, interventions: list[Any] | None = None) -> AdoptionModel:
+        """A copy of this model that continues from the current month under ``interventions``
+        (added to the scenario's own, as at construction) in place of its own.
+
+        Bit-identical to a model built with the same arguments, seed and ``interventions`` and
+        run to the same end, provided that no intervention of either set was in force in any
+        month simulated so far (else ``ValueError``): up to now both drew the same numbers under
+        the same neutral levers (:meth:`PolicySchedule.first_month_in_force
+        <adoption_abm.policies.schedule.PolicySchedule.first_month_in_force>`). So the months
+        before a policy starts are simulated once for all the policies run with one seed
+        (``compare``, ``optimise``). The scenario, the network and the potential table, which no
+        rule changes, are shared with this model; everything else is copied.
+        """
+        from ..policies.schedule import PolicySchedule
+
+        sc = self.inputs
+        validate_interventions(sc, [*sc.interventions, *(interventions or [])], label=LABEL)
+        schedule = PolicySchedule(sc, list(sc.interventions) + list(interventions or []))
+        done = max(self.month, 1)  # months simulated so far (month 0 reads month 1's levers)
+        for which, sched in (("this model's", self.policy), ("the new", schedule)):
+            first = sched.first_month_in_force()
+            if first <= done:
+                raise ValueError(
+                    f"cannot fork at month {self.month}: {which} interventions are in force "
+                    f"from month {first}; fork before it"
+                )
+        memo: dict[int, Any] = {
+            id(sc): sc,
+            id(self.network): self.network,
+            id(self._potential): self._potential,
+            id(self.policy): schedule,
+            id(self.levers): schedule.levers_at(self.month),
+            id(self.activity): self.activity.widened(len(schedule.interventions)),
+        }
+        twin = copy.deepcopy(self, memo)
+        twin._series = None
+        return twin
 
     # ------------------------------------------------------------------------------------------
     def _record(self, counts: MonthTally) -> None:

@@ -60,6 +60,25 @@ class ActivityLog:
         self.served.append(1.0 if supply is None else supply.served)
         self.funded.append(1.0 if supply is None else supply.funded)
 
+    def widened(self, n_interventions: int) -> ActivityLog:
+        """A copy for ``n_interventions`` interventions, none of which has bought anything yet
+        (what a model forked before any policy is in force records): the months so far, with
+        zero courses bought and projects funded per intervention."""
+        if any(b.any() for b in self.bought) or any(p.any() for p in self.projects):
+            raise ValueError("the activity log has recorded purchases: it cannot be widened")
+        months = len(self.courses)
+        return ActivityLog(
+            n_interventions,
+            courses=list(self.courses),
+            bought=[np.zeros(n_interventions) for _ in range(months)],
+            projects=[np.zeros(n_interventions) for _ in range(months)],
+            pairings=list(self.pairings),
+            demand=list(self.demand),
+            capacity=list(self.capacity),
+            served=list(self.served),
+            funded=list(self.funded),
+        )
+
     def arrays(self) -> dict[str, np.ndarray]:
         """Every series as an array: ``bought`` and ``projects`` are (months + 1, K)."""
         return {

@@ -103,6 +103,16 @@ class PolicySchedule:
                     out.append((k, e, amp))
         return tuple(out)
 
+    def first_month_in_force(self) -> int:
+        """The first month (1-based) in which any effect is in force; ``n_months + 1`` if none
+        ever is. Before it, :meth:`levers_at` gives the neutral levers: a run is the run without
+        these interventions up to the month before (what :meth:`AdoptionModel.fork
+        <adoption_abm.model.AdoptionModel.fork>` relies on)."""
+        for month in range(1, self.n_months + 1):
+            if self.amplitudes(month):
+                return month
+        return self.n_months + 1
+
     def levers_at(self, month: int) -> Levers:
         """Levers for month ``month`` (1 = January of the first year; 0 is read as 1)."""
         key = self.amplitudes(month)

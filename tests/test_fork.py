@@ -13,7 +13,6 @@ import pytest
 from adoption_abm import AdoptionModel, load_scenario
 from adoption_abm.analysis.compare import compare
 from adoption_abm.analysis.runs import (
-    PrefixCache,
     RunSpec,
     group_specs,
     monthly_metrics,
@@ -21,6 +20,7 @@ from adoption_abm.analysis.runs import (
     run_one,
     shared_months,
 )
+from adoption_abm.model.prefix import PrefixCache
 from adoption_abm.policies.catalogue import catalogue
 from adoption_abm.policies.priors import apply_draw, draw_values, priors
 from adoption_abm.policies.schedule import PolicySchedule
@@ -132,8 +132,8 @@ def test_a_group_gives_what_runs_one_by_one_give(short):
         spec(short, 2, [{"proposal": 6, "start": "2026-01"}]),
     )
     cache = PrefixCache(size=1)
-    assert cache.get(specs[0], 30).month == 30
-    longer = cache.get(specs[0], 40)  # continued from the cached 30 months
+    assert cache.get(short, SEED, 30, scale=SCALE).month == 30
+    longer = cache.get(short, SEED, 40, scale=SCALE)  # continued from the cached 30 months
     assert_same_run(longer, model(short).run(40))
     grouped = run_group(specs)
     for s, got in zip(specs, grouped, strict=True):
@@ -154,3 +154,35 @@ def test_compare_with_and_without_fork(short, workers):
     apart = compare(short, policies, fork=False, **kw)
     for name, frame in forked.frames().items():
         assert frame.equals(apart.frames()[name]), name
+
+
+def test_batch_runs_of_one_replicate_share_their_months(short, tmp_path, monkeypatch):
+    """A batch varying the policy with common random numbers groups each replicate's policies
+    in a chunk, which forks them from one prefix: every run's figures equal those of the same
+    run from scratch (``batch.params.run``)."""
+    from adoption_abm.batch import experiment_from_dict, read_results, run_batch, runner
+    from adoption_abm.batch.params import run
+
+    calls = []
+    real = runner.shared_starts
+    monkeypatch.setattr(runner, "shared_starts", lambda runs: calls.append(r := real(runs)) or r)
+    base = {"scale": SCALE, "end_year": 2030}
+    exp = experiment_from_dict(
+        {
+            "name": "fork",
+            "root_seed": 4,
+            "replications": 2,
+            "common_random_numbers": True,
+            "chunk_size": 3,
+            "base": base,
+            "parameters": {"policy": {"values": ["baseline", "6,7", "13"]}},
+        }
+    )
+    report = run_batch(exp, tmp_path, workers=1)
+    assert report.failed == 0 and report.computed == 6
+    assert [len(c) for c in calls] == [3, 3]  # each chunk: one replicate, all three forked
+    out = read_results(tmp_path)
+    for row in out.iter_rows(named=True):
+        alone = run({**base, "policy": row["policy"]}, seed=row["seed"])
+        for k, v in alone.items():
+            assert row[k] == v or (np.isnan(v) and np.isnan(row[k])), (row["policy"], k)

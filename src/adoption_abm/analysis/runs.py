@@ -9,7 +9,6 @@ and continues each run from a copy, with results bit-identical to independent ru
 
 from __future__ import annotations
 
-import hashlib
 import math
 import traceback
 from collections import defaultdict
@@ -21,9 +20,10 @@ from typing import Any
 import numpy as np
 
 from ..batch.executors import Executor
+from ..model.prefix import PREFIXES
+from ..model.prefix import shared_months as months_in_common
 from ..outputs.indicators import fte_reinvested, pooled_effectiveness
 from ..outputs.roles import role_demand
-from ..policies.schedule import PolicySchedule
 from ..scenario.calendar import REPORT_YEARS, year_end_month
 from ..scenario.schema import Scenario
 from .costs import run_costs
@@ -187,65 +187,27 @@ def run_task(spec: RunSpec, start: Any = None) -> dict[str, Any]:
 # Runs of one seed: the months before the policies once
 # ---------------------------------------------------------------------------------------------
 def shared_months(specs: Sequence[RunSpec]) -> int:
-    """Months the runs of ``specs`` (one scenario and seed) can share: those before the first
-    month in which any of their interventions, or the scenario's own, is in force; 0 if a fork
-    is not possible (something in force from month 1) or not worth it (one run)."""
-    if len(specs) < 2:
-        return 0
-    sc = specs[0].scenario
-    first = min(
-        PolicySchedule(sc, [*sc.interventions, *s.interventions]).first_month_in_force()
-        for s in specs
-    )
-    return max(0, min(first, sc.n_months + 1) - 1) if first > 1 else 0
+    """Months the runs of ``specs`` (one scenario, settings and seed) have in common
+    (:func:`adoption_abm.model.prefix.shared_months`)."""
+    return months_in_common(specs[0].scenario, [s.interventions for s in specs]) if specs else 0
 
 
 def run_group(specs: tuple[RunSpec, ...]) -> list[dict[str, Any]]:
     """Every run of ``specs`` (same scenario, settings and seed; see :func:`group_specs`), the
-    months they share simulated once; each result as :func:`run_task` gives it. If the shared
-    months cannot be simulated (a bad seed, say), each run is tried alone, so each error names
-    its own run."""
+    months they share simulated once (or taken from this process's cache); each result as
+    :func:`run_task` gives it. If the shared months cannot be simulated (a bad seed, say), each
+    run is tried alone, so each error names its own run."""
     months = shared_months(specs)
     start = None
     if months > 0:
+        s = specs[0]
         try:
-            start = _PREFIXES.get(specs[0], months)
+            start = PREFIXES.get(
+                s.scenario, s.seed, months, rhythm=s.rhythm, scale=s.scale, engine=s.engine
+            )
         except Exception:
             start = None
     return [run_task(spec, start) for spec in specs]
-
-
-class PrefixCache:
-    """The last few shared prefixes this process simulated (a worker keeps them from one task
-    to the next: an optimiser's trials, or a comparison's groups of one seed, start from the
-    same months). Keyed by the scenario's content and the run's settings and seed; a prefix
-    of fewer months is continued (from a copy) rather than recomputed."""
-
-    def __init__(self, size: int = 4) -> None:
-        self.size = size
-        self._models: dict[tuple, Any] = {}
-
-    @staticmethod
-    def key(spec: RunSpec) -> tuple:
-        digest = hashlib.sha256(spec.scenario.model_dump_json().encode()).hexdigest()
-        return (digest, spec.seed, spec.rhythm, spec.scale, spec.engine)
-
-    def get(self, spec: RunSpec, months: int) -> Any:
-        """A model of ``spec``'s scenario, settings and seed, without policy, at ``months``
-        (not to be stepped further: fork it)."""
-        key = self.key(spec)
-        model = self._models.pop(key, None)
-        if model is not None and model.month < months:
-            model = model.fork([]).run(months - model.month)
-        elif model is None or model.month > months:
-            model = build(spec).run(months)
-        self._models[key] = model  # most recent last
-        while len(self._models) > self.size:
-            del self._models[next(iter(self._models))]
-        return model
-
-
-_PREFIXES = PrefixCache()
 
 
 def group_key(spec: RunSpec) -> tuple:

@@ -25,7 +25,7 @@ from ..outputs.atomic import OutPathError, reason
 from .designs import run_params, run_table
 from .executors import Executor, make_executor
 from .experiment import Experiment, load_experiment
-from .params import RUN_SETTINGS, build_model, flat_outputs, resolve
+from .params import RUN_SETTINGS, build_model, flat_outputs, interventions_for, resolve
 from .store import Store, now, part_name, worker_label
 
 TARGET_TASK_SECONDS = 1.0
@@ -53,14 +53,18 @@ def run_chunk(task: ChunkTask) -> dict[str, Any]:
     errors: list[dict[str, Any]] = []
     monthly: list[pl.DataFrame] = []
     who = worker_label()
+    runs = []
     for run_id, params, seed in task.runs:
         params = dict(params)
         key = params.setdefault("scenario", RUN_SETTINGS["scenario"])
         if isinstance(key, str) and key in task.scenarios:
             params["scenario"] = task.scenarios[key]
+        runs.append((run_id, params, seed))
+    starts = shared_starts(runs)
+    for i, (run_id, params, seed) in enumerate(runs):
         t0 = time.perf_counter()
         try:
-            model = build_model(params, seed)
+            model = start_model(params, seed, starts.get(i))
             model.run()
             out = flat_outputs(model)
             if task.moments is not None:
@@ -97,6 +101,55 @@ def run_chunk(task: ChunkTask) -> dict[str, Any]:
         else None
     )
     return {"name": task.name, "rows": rows, "errors": errors, "monthly": frame}
+
+
+def shared_starts(runs: list[tuple[int, dict[str, Any], int]]) -> dict[int, Any]:
+    """For the runs of a chunk that differ only by their ``policy`` (same seed and other
+    parameters: common random numbers), the model of the months before their first policy,
+    simulated once (:mod:`adoption_abm.model.prefix`): ``{index in runs: model}``. Runs whose
+    parameters cannot be resolved are left out (they fail on their own, naming the error)."""
+    from ..model.prefix import PREFIXES, shared_months
+
+    groups: dict[tuple, list[int]] = {}
+    for i, (_, params, seed) in enumerate(runs):
+        rest = sorted(  # the scenario object (shared by the chunk's runs) by identity
+            (k, v if isinstance(v, int | float | str | bool | None) else id(v))
+            for k, v in params.items()
+            if k != "policy"
+        )
+        key = (seed, tuple(rest))
+        groups.setdefault(key, []).append(i)
+    starts: dict[int, Any] = {}
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        try:
+            sc, settings = resolve(runs[members[0]][1])
+            sets = [interventions_for(resolve(runs[i][1])[1]["policy"], sc) for i in members]
+            months = shared_months(sc, sets)
+            if months == 0:
+                continue
+            prefix = PREFIXES.get(
+                sc,
+                runs[members[0]][2],
+                months,
+                rhythm=settings["rhythm"],
+                scale=float(settings["scale"]),
+                engine=settings["engine"],
+            )
+        except Exception:  # each run will report its own error
+            continue
+        starts.update(dict.fromkeys(members, prefix))
+    return starts
+
+
+def start_model(params: dict[str, Any], seed: int, prefix: Any = None) -> Any:
+    """The model of one run: a copy of ``prefix`` continued under the run's policy (see
+    :func:`shared_starts`), or built from scratch."""
+    if prefix is None:
+        return build_model(params, seed)
+    sc, settings = resolve(params)
+    return prefix.fork(interventions_for(settings["policy"], sc))
 
 
 def scenario_digest(exp: Experiment) -> str:
@@ -242,6 +295,10 @@ def run_batch(
         scenarios = _scenarios_for(exp)
         tasks = []
         rows = pending.to_dicts()
+        if exp.common_random_numbers and "policy" in exp.parameters:
+            # the policies of one replicate together: a chunk simulates their months before
+            # the first policy once (shared_starts)
+            rows.sort(key=lambda r: (r["replicate"], r["run_id"]))
         for start in range(0, len(rows), size):
             chunk = rows[start : start + size]
             runs_spec = [(r["run_id"], run_params(exp, r), r["seed"]) for r in chunk]

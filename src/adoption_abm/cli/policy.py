@@ -75,6 +75,13 @@ def compare_command(
         int | None,
         typer.Option(help="Seed of the assumption draws (default: --seed).", show_default=False),
     ] = None,
+    fork: Annotated[
+        bool,
+        typer.Option(
+            help="Simulate the months before the policies start once per seed and continue "
+            "each policy from a copy (identical results); --no-fork runs each from scratch."
+        ),
+    ] = True,
 ) -> None:
     """Run each policy with common random numbers (replication seeds spawned from SEED) and
     write report.md, report.html, PNG plots and the frames (Parquet) to OUT: realised gain and
@@ -137,6 +144,7 @@ def compare_command(
                     progress=progress and sys.stderr.isatty(),
                     assumptions=assumptions,
                     assumption_seed=assumption_seed,
+                    fork=fork,
                     **ex_args,
                 )
             folder.fill(lambda tmp: write_report(result, tmp, command=command), "the report")

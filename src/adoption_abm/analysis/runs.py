@@ -62,13 +62,13 @@ MONTHLY = (
 def monthly_metrics(model: Any) -> dict[str, np.ndarray]:
     """Every metric of :data:`METRIC_LABELS` for every month simulated so far (arrays)."""
     out = model.outputs()
-    ind = model.indicators()
+    cols = out.indicator_columns()  # what model.indicators() frames, without the frame
     sc = model.inputs
     edges = list(sc.indicators.age_bands)
     old = [b for b in range(len(edges) + 1) if b > 0 and edges[b - 1] >= 50]
     roles = role_demand(out, sc)
     share = model.policy.reinvestment(model.n_months)
-    res = {k: ind[k].to_numpy() for k in METRIC_LABELS if k in ind.columns}
+    res = {k: np.asarray(cols[k], dtype=np.float64) for k in METRIC_LABELS if k in cols}
     res["fte_reinvested_all"] = fte_reinvested(out, share)["all"]
     res["effectiveness_young"] = pooled_effectiveness(out, "age", [0])
     res["effectiveness_old"] = (
@@ -80,9 +80,12 @@ def monthly_metrics(model: Any) -> dict[str, np.ndarray]:
     return res
 
 
-def year_metrics(model: Any, years: Sequence[int] = REPORT_YEARS) -> dict[int, dict[str, float]]:
-    """Metrics at the end of December of each of ``years`` that the model has simulated."""
-    series = monthly_metrics(model)
+def year_metrics(
+    model: Any, years: Sequence[int] = REPORT_YEARS, series: dict[str, np.ndarray] | None = None
+) -> dict[int, dict[str, float]]:
+    """Metrics at the end of December of each of ``years`` that the model has simulated
+    (``series``: the model's :func:`monthly_metrics`, if already computed)."""
+    series = monthly_metrics(model) if series is None else series
     sc = model.inputs
     out: dict[int, dict[str, float]] = {}
     for y in years:
@@ -123,7 +126,7 @@ def run_one(spec: RunSpec, start: Any = None) -> dict[str, Any]:
         "policy": spec.policy,
         "draw": spec.draw,
         "replication": spec.replication,
-        "years": year_metrics(model, spec.years),
+        "years": year_metrics(model, spec.years, series),
         "monthly": {k: series[k] for k in MONTHLY},
         "costs": run_costs(model),
     }

@@ -41,6 +41,10 @@ class PrefixCache:
         self.size = size
         self._models: dict[tuple, AdoptionModel] = {}
 
+    def clear(self) -> None:
+        """Forget every prefix."""
+        self._models.clear()
+
     def get(
         self,
         scenario: Scenario,

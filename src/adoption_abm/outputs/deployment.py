@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..rules.deployment import deployed_by_type
 from ..rules.states import USING
 
 if TYPE_CHECKING:
@@ -47,10 +48,7 @@ class DeploymentLog:
         """Add month ``month``'s state (call once per month, months in order)."""
         deployed = est.deployed.astype(bool)
         self.deployed_month[deployed & (self.deployed_month < 0)] = month
-        counts = np.zeros((self.n_types, deployed.shape[1]), dtype=np.int64)
-        for f in range(deployed.shape[1]):
-            counts[:, f] = np.bincount(est.type[deployed[:, f]], minlength=self.n_types)
-        self.counts.append(counts)
+        self.counts.append(deployed_by_type(est, self.n_types))
         pending = deployed & (self.half_month < 0)
         if pending.any() and est.n:
             users = np.add.reduceat(pop.state >= USING, est.start[:-1], axis=0, dtype=np.int64)

@@ -10,10 +10,25 @@ import numpy as np
 from ..scenario.schema import Scenario
 from .cohorts import attitude_by_age, draw_resisters, initial_training
 from .levers import Levers
+from .memo import memo
 from .states import NOT_USING
 
 if TYPE_CHECKING:
     from ..model.state import Establishments, Population
+
+
+def career_ages(scenario: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per profession: entry age and the retirement-age range's bounds (once per scenario)."""
+    m = memo(scenario)
+    ages = m.get("career_ages")
+    if ages is None:
+        profs = scenario.professions.values()
+        ages = m["career_ages"] = (
+            np.array([p.entry_age for p in profs]),
+            np.array([p.retirement_age[0] for p in profs]),
+            np.array([p.retirement_age[1] for p in profs]),
+        )
+    return ages
 
 
 def replace_retirees(
@@ -38,15 +53,15 @@ def replace_retirees(
     out = np.flatnonzero(age >= pop.retire_age)
     k = len(out)
     if k:
-        profs = scenario.profession_ids
         beh = scenario.behaviour
         prof = pop.profession[out]
-        entry = np.array([scenario.professions[p].entry_age for p in profs])[prof]
+        entry_age, lo_age, hi_age = career_ages(scenario)
+        entry = entry_age[prof]
         if levers.entry_age_shift is not None:
             entry = entry + levers.entry_age_shift[prof]
         entry = entry + rng.uniform(-1.0, 1.0, k)
-        lo = np.array([scenario.professions[p].retirement_age[0] for p in profs])[prof]
-        hi = np.array([scenario.professions[p].retirement_age[1] for p in profs])[prof]
+        lo = lo_age[prof]
+        hi = hi_age[prof]
         attitude = rng.beta(beh.attitude.alpha, beh.attitude.beta, k)
         skill = rng.beta(beh.skill.alpha, beh.skill.beta, k)
         retire = rng.uniform(lo, hi)

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..scenario.calendar import MONTHS, month_time, table_at
 from .levers import Levers
+from .memo import memo
 from .stream import one_minus_exp_neg
 
 if TYPE_CHECKING:
@@ -24,17 +25,39 @@ def deployment_rates(
 ) -> np.ndarray:
     """Yearly deployment hazard per (type, family) at decimal time ``t`` (see module doc)."""
     dep = scenario.deployment
-    tech = scenario.technologies
-    rates = np.zeros((len(scenario.type_ids), scenario.n_families))
-    for f, (fam, tc) in enumerate(tech.families.items()):
-        maturity = table_at(tech.years, tc.maturity, t)
-        cost = table_at(tech.years, tc.cost, t) / tc.cost[0]
-        afford = math.pow(cost, -dep.cost_elasticity)
-        for k, tid in enumerate(scenario.type_ids):
-            base = dep.base_rate[tid][fam]
-            rates[k, f] = base * maturity * afford
+    rates = base_rates(scenario, t)
     rates = rates * (1.0 + dep.peer_weight * share)
     return rates * scenario.rhythms[rhythm].deployment * levers.deployment
+
+
+def base_rates(scenario: Scenario, t: float) -> np.ndarray:
+    """``(types, families)``: base rate x maturity x affordability at time ``t``, before the
+    peers, the rhythm and the levers (computed once per scenario and time, :mod:`.memo`)."""
+    cache = memo(scenario).setdefault("deployment_base_rates", {})
+    rates = cache.get(t)
+    if rates is None:
+        dep = scenario.deployment
+        tech = scenario.technologies
+        rates = np.zeros((len(scenario.type_ids), scenario.n_families))
+        for f, (fam, tc) in enumerate(tech.families.items()):
+            maturity = table_at(tech.years, tc.maturity, t)
+            cost = table_at(tech.years, tc.cost, t) / tc.cost[0]
+            afford = math.pow(cost, -dep.cost_elasticity)
+            for k, tid in enumerate(scenario.type_ids):
+                base = dep.base_rate[tid][fam]
+                rates[k, f] = base * maturity * afford
+        rates.setflags(write=False)
+        cache[t] = rates
+    return rates
+
+
+def deployed_by_type(est: Establishments, n_types: int) -> np.ndarray:
+    """``(types, families)`` int64: establishments of each type that have deployed each
+    family (one ``bincount`` over type x family)."""
+    n_fam = est.deployed.shape[1]
+    cells = est.type.astype(np.int64)[:, None] * n_fam + np.arange(n_fam)
+    counts = np.bincount(cells[est.deployed != 0], minlength=n_types * n_fam)
+    return counts.reshape(n_types, n_fam).astype(np.int64, copy=False)
 
 
 def deployment_step(
@@ -57,11 +80,7 @@ def deployment_step(
     n_types = len(scenario.type_ids)
     t = month_time(scenario, month) - 0.5 / MONTHS
     n_fam = est.deployed.shape[1]
-    count = np.zeros((n_types, n_fam), dtype=np.int64)
-    for f in range(n_fam):
-        count[:, f] = np.bincount(est.type, weights=est.deployed[:, f], minlength=n_types).astype(
-            np.int64
-        )
+    count = deployed_by_type(est, n_types)
     n_by_type = np.bincount(est.type, minlength=n_types)
     share = count / np.maximum(n_by_type, 1)[:, None]
     rates = deployment_rates(scenario, rhythm, t, share, levers)

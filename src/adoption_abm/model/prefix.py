@@ -14,6 +14,8 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from ..policies.schedule import PolicySchedule
 from ..scenario.schema import Scenario
 from .model import AdoptionModel
@@ -32,18 +34,33 @@ def shared_months(scenario: Scenario, intervention_sets: Sequence[Sequence[Any]]
     return min(first, scenario.n_months + 1) - 1 if first > 1 else 0
 
 
-class PrefixCache:
-    """The last ``size`` prefixes (models without policy, run some months) this process
-    simulated, keyed by the scenario's content, the settings and the seed. A request for more
-    months than cached continues a copy of the cached model rather than starting again."""
+def model_bytes(model: AdoptionModel) -> int:
+    """About what a model's arrays hold (state, tallies, logs; the shared network excluded)."""
+    total = 0
+    for part in (model.pop, model.est):
+        total += sum(v.nbytes for v in vars(part).values() if isinstance(v, np.ndarray))
+    for series in model.tallies:
+        total += sum(a.nbytes for a in series)
+    return total
 
-    def __init__(self, size: int = 4) -> None:
+
+class PrefixCache:
+    """The last prefixes (models without policy, run some months) this process simulated,
+    keyed by the scenario's content, the settings and the seed: at most ``size`` of them and
+    about ``max_bytes`` of arrays (the oldest go first; the newest is always kept). A request
+    for more months than cached continues a copy of the cached model rather than starting
+    again."""
+
+    def __init__(self, size: int = 16, max_bytes: int = 256 * 2**20) -> None:
         self.size = size
+        self.max_bytes = max_bytes
         self._models: dict[tuple, AdoptionModel] = {}
+        self._bytes: dict[tuple, int] = {}
 
     def clear(self) -> None:
         """Forget every prefix."""
         self._models.clear()
+        self._bytes.clear()
 
     def get(
         self,
@@ -71,9 +88,14 @@ class PrefixCache:
                 agents="none",
                 seed=seed,
             ).run(months)
+        self._bytes.pop(key, None)
         self._models[key] = model  # the most recent last
-        while len(self._models) > self.size:
-            del self._models[next(iter(self._models))]
+        self._bytes[key] = model_bytes(model)
+        while len(self._models) > 1 and (
+            len(self._models) > self.size or sum(self._bytes.values()) > self.max_bytes
+        ):
+            oldest = next(iter(self._models))
+            del self._models[oldest], self._bytes[oldest]
         return model
 
 

@@ -171,7 +171,7 @@ def test_a_rhythm_the_scenario_file_adds_is_accepted(tmp_path, scenario_dict):
 
 
 # the command line's layout: sub-apps, one error mapping, lazy imports ---------------------------
-COMMANDS = ["run", "scenarios", "validate", "compare", "proposals"]
+COMMANDS = ["run", "scenarios", "validate", "plot", "compare", "proposals"]
 COMMANDS += ["batch", "sensitivity", "calibrate", "optimise", "app"]
 
 

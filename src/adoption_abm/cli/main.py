@@ -2,6 +2,7 @@
 with ``add_typer`` (no name, so their commands sit at the top level):
 
 * :mod:`.run`: ``run``, ``scenarios``, ``validate``
+* :mod:`.plot`: ``plot``
 * :mod:`.policy`: ``compare``, ``proposals``
 * :mod:`.batch`: ``batch``, ``sensitivity``, ``calibrate``
 * :mod:`.optimise`: ``optimise``
@@ -20,7 +21,7 @@ from typing import Annotated
 import typer
 
 from . import app as app_commands
-from . import batch, optimise, policy, run
+from . import batch, optimise, plot, policy, run
 from .errors import EXIT_BAD_INPUT, Commands, fail
 from .run import resolved_scenario_toml
 
@@ -32,7 +33,7 @@ app = Commands(
     no_args_is_help=True,
     rich_markup_mode="markdown",  # docstrings' line breaks are reflowed
 )
-for group in (run, policy, batch, optimise, app_commands):
+for group in (run, plot, policy, batch, optimise, app_commands):
     app.add_typer(group.app)
 
 

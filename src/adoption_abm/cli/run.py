@@ -89,6 +89,13 @@ def run(
     overwrite: Overwrite = False,
     force: Force = False,
     progress: Progress = True,
+    plot: Annotated[
+        bool,
+        typer.Option(
+            "--plot",
+            help="Also draw the run's four figures (PNG) into OUT/plots (adoption-abm plot).",
+        ),
+    ] = False,
 ) -> None:
     """Run one simulation; write summary.json, timeseries.parquet, indicators.parquet,
     breakdown.parquet and the resolved scenario (scenario.toml) to OUT as a whole: the folder
@@ -103,6 +110,10 @@ def run(
         current = [i.model_dump() for i in sc.interventions]
         sc = with_overrides(sc, {"interventions": current + interventions}, label="--policy")
     check_run_size(sc, scale, force=force, label="--scale", force_hint="--force")
+    if plot:
+        from ..analysis.plots import check_format
+
+        check_format("png", "--plot")
     out = out or default_out(sc, rhythm, seed, scale)
     sigterm_interrupts()
     try:
@@ -111,6 +122,10 @@ def run(
             model = _simulate(sc, rhythm, seed, scale, engine, force, progress)
             seconds = time.perf_counter() - t0
             summary = _write_run(folder, model, sc, policy, seconds)
+            if plot:  # drawn from the files just written, inside the folder written as a whole
+                from ..analysis.plots import write_plots
+
+                folder.fill(lambda tmp: write_plots(tmp, tmp / "plots", "png"), "the plots")
             folder.commit()
     except KeyboardInterrupt:
         typer.echo(f"interrupted: nothing written to {out}", err=True)

@@ -204,11 +204,17 @@ def scenarios() -> None:
 def validate(
     file: Annotated[str, typer.Argument(help="Scenario TOML file or built-in name.")],
 ) -> None:
-    """Check a scenario file; print its errors (exit 2) or a one-line description."""
+    """Check a scenario file; print its errors (exit 2) or a one-line description, then one
+    `warning:` line (on stderr) per suspicious but valid value (exit 0)."""
     from ..scenario.load import load_scenario
+    from ..scenario.suspicious import suspicious_values
 
     sc = load_scenario(file)
+    found = suspicious_values(sc)
     typer.echo(
         f"ok: {file}: {sc.name}, {len(sc.professions)} professions, "
         f"{len(sc.establishment_types)} establishment types, {sc.start_year}-{sc.end_year}"
+        + (f"; {len(found)} warning{'s' * (len(found) != 1)}" if found else "")
     )
+    for w in found:
+        typer.echo(f"warning: {file}: {w.field}: {w.message} [{w.check}]", err=True)

@@ -10,13 +10,9 @@ package (and ``adoption-abm --help``) does not load Mesa or Polars.
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("adoption-abm")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+unknown"
+from ._version import __version__
 
 _LAZY = {
     "AdoptionModel": "adoption_abm.model.model",

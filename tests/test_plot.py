@@ -4,6 +4,7 @@ run, valid PNG and HTML files, and clean errors."""
 from __future__ import annotations
 
 import json
+import sys
 import tomllib
 from pathlib import Path
 
@@ -189,3 +190,14 @@ def test_bad_input(run_dir, tmp_path):
     (broken / "indicators.parquet").write_text("not parquet")
     assert_clean_error(invoke("plot", str(broken)), "cannot be read")
     assert not (broken / "plots").exists()
+
+
+def test_missing_library_is_one_error_before_any_work(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
+    out = tmp_path / "run"
+    res = invoke("run", *TINY, "--plot", "--out", str(out))
+    assert_clean_error(res, "--plot", "Matplotlib", "adoption-abm[report]")
+    assert not out.exists()
+    monkeypatch.setitem(sys.modules, "altair", None)
+    res = invoke("plot", str(tmp_path), "--format", "html")
+    assert_clean_error(res, "--format html", "Altair", "--format png")

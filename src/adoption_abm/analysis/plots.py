@@ -202,7 +202,7 @@ def time_freed_labels() -> dict[str, str]:
         "realised": "realised",
         "target": "seed target",
         "other_rhythm": "seed target, other rhythm",
-        "marker": "{value:.0%} in {year} ({rhythm})",
+        "marker": "{value:.0%} at the end of {year} ({rhythm})",
     }
 
 
@@ -278,7 +278,7 @@ def gaps_labels() -> dict[str, str]:
         "establishment_type": "by establishment type",
         "adoption": "adoption (% of families in use)",
         "realised": "realised time freed (% of working time)",
-        "spread": "range in {year}: {points:.1f} pts",
+        "spread": "range at the end of {year}: {points:.1f} pts",
         "under": "under {age}",
         "band": "{low}-{high}",
         "plus": "{age} and over",
@@ -317,12 +317,12 @@ def gaps_table(run: Run) -> pl.DataFrame:
 
 
 # drawing: Matplotlib -----------------------------------------------------------------------------
-def _pyplot():
+def _pyplot(option: str = "--format png"):
     try:
         import matplotlib
     except ImportError:
         raise PlotError(
-            "--format png: needs Matplotlib; install it with pip install 'adoption-abm[report]'"
+            f"{option}: needs Matplotlib; install it with pip install 'adoption-abm[report]'"
         ) from None
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
@@ -477,12 +477,12 @@ def _draw_gaps(run: Run, plt: Any) -> Any:
 
 
 # drawing: Altair -------------------------------------------------------------------------------
-def _altair():
+def _altair(option: str = "--format html"):
     try:
         import altair as alt
     except ImportError:
         raise PlotError(
-            "--format html: needs Altair; install it with pip install 'adoption-abm[app]', "
+            f"{option}: needs Altair; install it with pip install 'adoption-abm[app]', "
             "or use --format png"
         ) from None
     return alt
@@ -635,10 +635,11 @@ def check_format(fmt: str, option: str = "--format") -> str:
     """``fmt`` if it is a known format whose library is installed, else a :class:`PlotError`."""
     if fmt not in FORMATS:
         raise PlotError(f"{option} {fmt!r}: unknown format; allowed: {', '.join(FORMATS)}")
+    named = option if option != "--format" else f"--format {fmt}"
     if fmt == "png":
-        _pyplot()
+        _pyplot(named)
     else:
-        _altair()
+        _altair(named)
     return fmt
 
 

@@ -80,6 +80,9 @@ def test_new_refuses_to_overwrite_and_bad_sources(tmp_path):
     assert res.exit_code == 2 and "nowhere" in res.output and "Traceback" not in res.output
     res = invoke("scenario", "new", str(tmp_path))
     assert res.exit_code == 2 and "is a folder" in res.output
+    res = invoke("scenario", "new", str(path / "under-a-file.toml"))
+    assert res.exit_code == 2 and res.output.startswith(f"error: FILE {path}: ")
+    assert "is a file, not a folder" in res.output
 
 
 # scenario diff -----------------------------------------------------------------------------

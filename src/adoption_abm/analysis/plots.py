@@ -652,16 +652,17 @@ def _html_writer(chart: Any) -> Callable[[Path], None]:
 
 
 def write_plots(
-    run_dir: str | Path,
+    run_dir: str | Path | Run,
     out: str | Path | None = None,
     fmt: str = "png",
     *,
     label: str = "RUN_DIR",
 ) -> list[Path]:
-    """Draw the four figures of the run folder ``run_dir`` into ``out`` (default
-    ``run_dir/plots``), one file each (``<name>.<fmt>``), each written atomically."""
+    """Draw the four figures of the run folder ``run_dir`` (a path, or a :class:`Run` already
+    read) into ``out`` (default ``run_dir/plots``), one file each (``<name>.<fmt>``), each
+    written atomically."""
     check_format(fmt)
-    run = read_run(run_dir, label)
+    run = run_dir if isinstance(run_dir, Run) else read_run(run_dir, label)
     folder = Path(out) if out is not None else run.folder / "plots"
     written = []
     if fmt == "png":

@@ -38,11 +38,11 @@ def plot(
     realised time freed with the seed targets, FTE freed, and the gaps by age band and
     establishment type; one file each (adoption, time_freed, fte_freed, gaps), written
     atomically."""
-    from ..analysis.plots import check_format, write_plots
+    from ..analysis.plots import check_format, read_run, write_plots
     from ..outputs.runfolder import check_output_folder
 
     check_format(format_)
-    if out is not None:
-        check_output_folder(out, "--out")
-    for path in write_plots(run_dir, out, format_):
+    run = read_run(run_dir)
+    check_output_folder(out if out is not None else run_dir / "plots", "--out")
+    for path in write_plots(run, out, format_):
         typer.echo(path)

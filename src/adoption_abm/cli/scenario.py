@@ -30,7 +30,8 @@ def new(
 ) -> None:
     """Write an editable copy of a scenario to FILE, every field preceded by its meaning and
     its source as comments; it loads back as the same scenario (written atomically)."""
-    from ..outputs.atomic import write_text_atomic
+    from ..outputs.atomic import reason, write_text_atomic
+    from ..outputs.runfolder import check_output_folder
     from ..scenario.authoring import commented_toml
     from ..scenario.load import builtin_scenarios, load_scenario
 
@@ -38,9 +39,13 @@ def new(
         fail(f"FILE {file}: is a folder; give the name of the TOML file to write")
     if file.exists() and not overwrite:
         fail(f"FILE {file}: already exists; pass --overwrite to replace it")
+    check_output_folder(file.parent, "FILE")  # its folder can be written (or created)
     sc = load_scenario(from_)
     origin = f"the built-in {from_}" if from_ in builtin_scenarios() else from_
-    write_text_atomic(file, commented_toml(sc, origin))
+    try:
+        write_text_atomic(file, commented_toml(sc, origin))
+    except OSError as exc:
+        fail(f"FILE {file}: cannot be written: {reason(exc)}")
     typer.echo(f"{file}: a copy of {origin} ({sc.name}); check edits with adoption-abm validate")
 
 

@@ -1,4 +1,4 @@
-"""Release metadata: the version defined once (adoption_abm/_version.py) and repeated by
+"""Release metadata: the version defined once (``adoption_abm.__version__``) and repeated by
 CITATION.cff; the changelog in Keep a Changelog form with the current version."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ import tomllib
 from pathlib import Path
 
 import adoption_abm
-from adoption_abm import _version
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,7 +21,7 @@ def cff_field(text: str, key: str) -> str:
 def test_citation_version_is_the_package_version():
     text = (ROOT / "CITATION.cff").read_text(encoding="utf-8")
     assert cff_field(text, "cff-version") == "1.2.0"
-    assert cff_field(text, "version") == adoption_abm.__version__ == _version.__version__
+    assert cff_field(text, "version") == adoption_abm.__version__
     assert cff_field(text, "license") == "MIT"
     assert cff_field(text, "title").startswith("adoption-abm")
     assert re.search(r"^authors:\n  - name: \"adoption-abm developers\"$", text, re.MULTILINE)
@@ -33,7 +32,7 @@ def test_pyproject_reads_the_version_from_the_one_place():
     assert "version" not in project["project"]
     assert project["project"]["dynamic"] == ["version"]
     attr = project["tool"]["setuptools"]["dynamic"]["version"]["attr"]
-    assert attr == "adoption_abm._version.__version__"
+    assert attr == "adoption_abm.__version__"
     assert project["project"]["license"] == "MIT"
 
 

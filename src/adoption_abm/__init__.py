@@ -12,7 +12,11 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from ._version import __version__
+__version__ = "0.1.0"
+"""The package's version, in one place: pyproject.toml reads this line (a dynamic version,
+``[tool.setuptools.dynamic]``, read statically), ``CITATION.cff`` repeats it (a test keeps them
+equal). Read from the source, not from installed metadata, so an editable install never reports a
+stale version after a bump."""
 
 _LAZY = {
     "AdoptionModel": "adoption_abm.model.model",

@@ -68,6 +68,33 @@ def test_new_round_trips_interventions_and_roles(default):
     assert back == sc
 
 
+def test_new_and_run_handle_an_optional_field_left_unset(tmp_path):
+    """tests/data/four-families.toml sets no training capacity (None: unlimited): TOML has no
+    null, so the field is left out, and loads back as None."""
+    from pathlib import Path
+
+    source = Path(__file__).parent / "data" / "four-families.toml"
+    sc = load_scenario(source)
+    assert sc.behaviour.training_capacity is None
+    path = tmp_path / "ff.toml"
+    assert invoke("scenario", "new", "--from", str(source), str(path)).exit_code == 0
+    assert load_scenario(path) == sc
+    out = tmp_path / "run"
+    res = invoke(
+        "run",
+        "--scenario",
+        str(source),
+        "--scale",
+        "0.002",
+        "--set",
+        "end_year=2024",
+        "--out",
+        str(out),
+    )
+    assert res.exit_code == 0, res.output
+    assert load_scenario(out / "scenario.toml") == with_overrides(sc, {"end_year": 2024})
+
+
 def test_new_refuses_to_overwrite_and_bad_sources(tmp_path):
     path = tmp_path / "my.toml"
     path.write_text("keep me")

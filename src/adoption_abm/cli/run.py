@@ -32,7 +32,9 @@ def resolved_scenario_toml(scenario) -> str:
     """The scenario as TOML, every default filled in: ``--scenario`` of this file reproduces it."""
     import tomli_w
 
-    return tomli_w.dumps(scenario.model_dump(mode="json"))
+    from ..scenario.authoring import toml_data
+
+    return tomli_w.dumps(toml_data(scenario))
 
 
 DEFAULT_OUT = "runs/<scenario>-<rhythm>-<seed>-<hash>"

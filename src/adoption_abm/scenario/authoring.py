@@ -138,6 +138,20 @@ def _table(lines: list[str], path: list[str], data: Mapping[str, Any], owner: An
             _table(lines, [*path, name], item, sub)
 
 
+def _drop_none(data: Any) -> Any:
+    if isinstance(data, Mapping):
+        return {k: _drop_none(v) for k, v in data.items() if v is not None}
+    if isinstance(data, list):
+        return [_drop_none(v) for v in data]
+    return data
+
+
+def toml_data(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as TOML-ready data: its JSON dump without the ``None`` of optional fields
+    left unset (TOML has no null; absent, they load back as ``None``)."""
+    return _drop_none(scenario.model_dump(mode="json"))
+
+
 def commented_toml(scenario: Scenario, origin: str = "") -> str:
     """``scenario`` as TOML with every field's meaning and source as comments; loading the
     text gives back an equal scenario."""
@@ -149,7 +163,7 @@ def commented_toml(scenario: Scenario, origin: str = "") -> str:
         "it with another with `adoption-abm scenario diff A B`."
     )
     lines = [*_comment(intro), ""]
-    _table(lines, [], scenario.model_dump(mode="json"), scenario)
+    _table(lines, [], toml_data(scenario), scenario)
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from .errors import Commands, fail
-from .options import Overwrite
 
 app = Commands()
 group = Commands(
@@ -26,7 +25,9 @@ def new(
     from_: Annotated[
         str, typer.Option("--from", help="Built-in scenario name or TOML file to copy.")
     ] = "france-2022",
-    overwrite: Overwrite = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace FILE if it exists instead of refusing.")
+    ] = False,
 ) -> None:
     """Write an editable copy of a scenario to FILE, every field preceded by its meaning and
     its source as comments; it loads back as the same scenario (written atomically)."""

@@ -171,18 +171,23 @@ def test_a_rhythm_the_scenario_file_adds_is_accepted(tmp_path, scenario_dict):
 
 
 # the command line's layout: sub-apps, one error mapping, lazy imports ---------------------------
-COMMANDS = ["run", "scenarios", "validate", "compare", "proposals"]
+COMMANDS = ["run", "scenarios", "validate", "scenario", "plot", "compare", "proposals"]
 COMMANDS += ["batch", "sensitivity", "calibrate", "optimise", "app"]
 
 
 def test_every_command_reports_expected_errors_through_one_class():
     import typer.main
 
-    from adoption_abm.cli.errors import ReportingCommand
+    from adoption_abm.cli.errors import ReportingCommand, ReportingGroup
 
     group = typer.main.get_command(app)
     assert list(group.commands) == COMMANDS
     for name, command in group.commands.items():
+        if isinstance(command, ReportingGroup):  # a command group (scenario): its commands
+            assert command.commands, name
+            for sub, inner in command.commands.items():
+                assert isinstance(inner, ReportingCommand), (name, sub)
+            continue
         assert isinstance(command, ReportingCommand), name
 
 

@@ -10,13 +10,13 @@ package (and ``adoption-abm --help``) does not load Mesa or Polars.
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("adoption-abm")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+unknown"
+__version__ = "0.1.0"
+"""The package's version, in one place: pyproject.toml reads this line (a dynamic version,
+``[tool.setuptools.dynamic]``, read statically), ``CITATION.cff`` repeats it (a test keeps them
+equal). Read from the source, not from installed metadata, so an editable install never reports a
+stale version after a bump."""
 
 _LAZY = {
     "AdoptionModel": "adoption_abm.model.model",

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..analysis.targets import SEED_TARGETS
 from ..scenario.schema import Scenario
 
 if TYPE_CHECKING:
@@ -55,26 +56,6 @@ def family_color(scenario: Scenario, family: str) -> str:
 def colour_choices(scenario: Scenario) -> tuple[str, ...]:
     """Network colouring: the highest state over the families (``any``), or one family's."""
     return ("any", *scenario.families)
-
-
-class Target(NamedTuple):
-    """A headline figure of the seed documents, drawn on the time-freed chart."""
-
-    what: str  # "potential" or "realised"
-    year: int  # read at the end of December of this year
-    value: float  # share of working time, 0-1
-    rhythm: str  # "central", "slow" or "fast"
-
-
-SEED_TARGETS: tuple[Target, ...] = (
-    Target("potential", 2030, 0.45, "central"),
-    Target("realised", 2025, 0.07, "central"),
-    Target("realised", 2030, 0.24, "central"),
-    Target("realised", 2030, 0.17, "slow"),
-    Target("realised", 2030, 0.32, "fast"),
-)
-"""The think tank's modelling [seed 001]: potential ~45 % in 2030; realised 7 % (2025) and 24 %
-(2030), 17 % / 32 % in 2030 for slow / fast adoption."""
 
 
 def short_label(label: str) -> str:

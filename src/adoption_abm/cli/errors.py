@@ -72,6 +72,7 @@ EXPECTED: tuple[tuple[str, str, int, Callable[[Any], Iterable[str] | None]], ...
     ),
     ("adoption_abm.analysis.compare", "RunFailed", EXIT_RUN_FAILED, _message),
     ("adoption_abm.outputs.atomic", "OutPathError", EXIT_BAD_INPUT, _message),
+    ("adoption_abm.analysis.plots", "PlotError", EXIT_BAD_INPUT, _message),
     (
         "builtins",
         "MemoryError",

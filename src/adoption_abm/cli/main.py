@@ -2,6 +2,8 @@
 with ``add_typer`` (no name, so their commands sit at the top level):
 
 * :mod:`.run`: ``run``, ``scenarios``, ``validate``
+* :mod:`.scenario`: ``scenario new``, ``scenario diff``
+* :mod:`.plot`: ``plot``
 * :mod:`.policy`: ``compare``, ``proposals``
 * :mod:`.batch`: ``batch``, ``sensitivity``, ``calibrate``
 * :mod:`.optimise`: ``optimise``
@@ -20,7 +22,7 @@ from typing import Annotated
 import typer
 
 from . import app as app_commands
-from . import batch, optimise, policy, run
+from . import batch, optimise, plot, policy, run, scenario
 from .errors import EXIT_BAD_INPUT, Commands, fail
 from .run import resolved_scenario_toml
 
@@ -32,7 +34,7 @@ app = Commands(
     no_args_is_help=True,
     rich_markup_mode="markdown",  # docstrings' line breaks are reflowed
 )
-for group in (run, policy, batch, optimise, app_commands):
+for group in (run, scenario, plot, policy, batch, optimise, app_commands):
     app.add_typer(group.app)
 
 

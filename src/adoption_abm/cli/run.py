@@ -32,7 +32,9 @@ def resolved_scenario_toml(scenario) -> str:
     """The scenario as TOML, every default filled in: ``--scenario`` of this file reproduces it."""
     import tomli_w
 
-    return tomli_w.dumps(scenario.model_dump(mode="json"))
+    from ..scenario.authoring import toml_data
+
+    return tomli_w.dumps(toml_data(scenario))
 
 
 DEFAULT_OUT = "runs/<scenario>-<rhythm>-<seed>-<hash>"
@@ -89,6 +91,13 @@ def run(
     overwrite: Overwrite = False,
     force: Force = False,
     progress: Progress = True,
+    plot: Annotated[
+        bool,
+        typer.Option(
+            "--plot",
+            help="Also draw the run's four figures (PNG) into OUT/plots (adoption-abm plot).",
+        ),
+    ] = False,
 ) -> None:
     """Run one simulation; write summary.json, timeseries.parquet, indicators.parquet,
     breakdown.parquet and the resolved scenario (scenario.toml) to OUT as a whole: the folder
@@ -103,6 +112,10 @@ def run(
         current = [i.model_dump() for i in sc.interventions]
         sc = with_overrides(sc, {"interventions": current + interventions}, label="--policy")
     check_run_size(sc, scale, force=force, label="--scale", force_hint="--force")
+    if plot:
+        from ..analysis.plots import check_format
+
+        check_format("png", "--plot")
     out = out or default_out(sc, rhythm, seed, scale)
     sigterm_interrupts()
     try:
@@ -111,6 +124,10 @@ def run(
             model = _simulate(sc, rhythm, seed, scale, engine, force, progress)
             seconds = time.perf_counter() - t0
             summary = _write_run(folder, model, sc, policy, seconds)
+            if plot:  # drawn from the files just written, inside the folder written as a whole
+                from ..analysis.plots import write_plots
+
+                folder.fill(lambda tmp: write_plots(tmp, tmp / "plots", "png"), "the plots")
             folder.commit()
     except KeyboardInterrupt:
         typer.echo(f"interrupted: nothing written to {out}", err=True)
@@ -189,11 +206,17 @@ def scenarios() -> None:
 def validate(
     file: Annotated[str, typer.Argument(help="Scenario TOML file or built-in name.")],
 ) -> None:
-    """Check a scenario file; print its errors (exit 2) or a one-line description."""
+    """Check a scenario file; print its errors (exit 2) or a one-line description, then one
+    `warning:` line (on stderr) per suspicious but valid value (exit 0)."""
     from ..scenario.load import load_scenario
+    from ..scenario.suspicious import suspicious_values
 
     sc = load_scenario(file)
+    found = suspicious_values(sc)
     typer.echo(
         f"ok: {file}: {sc.name}, {len(sc.professions)} professions, "
         f"{len(sc.establishment_types)} establishment types, {sc.start_year}-{sc.end_year}"
+        + (f"; {len(found)} warning{'s' * (len(found) != 1)}" if found else "")
     )
+    for w in found:
+        typer.echo(f"warning: {file}: {w.field}: {w.message} [{w.check}]", err=True)

@@ -41,6 +41,8 @@ Frames carry the calendar of :func:`adoption_abm.scenario.calendar.calendar_colu
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -60,6 +62,32 @@ from ..scenario.calendar import (
 from ..scenario.schema import Scenario
 
 GROUP_KEYS = ("all", "medical", "non_medical")
+
+
+def _frozen(value: Any) -> Any:
+    """``value`` with its arrays (also inside a dict) made read-only."""
+    if isinstance(value, np.ndarray):
+        value.setflags(write=False)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _frozen(v)
+    return value
+
+
+def memoised(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Compute an :class:`Outputs` method once per arguments (the tallies do not change once
+    an ``Outputs`` is made): ``year_summary`` of several years, the indicators and the
+    summary share their series. The results are read-only arrays."""
+
+    @functools.wraps(method)
+    def wrapper(self: Outputs, *args: Any) -> Any:
+        key = (method.__name__, *args)
+        got = self._memo.get(key)
+        if got is None:
+            got = self._memo[key] = _frozen(method(self, *args))
+        return got
+
+    return wrapper
 
 
 def potential_table(scenario: Scenario, n_months: int) -> np.ndarray:
@@ -115,6 +143,7 @@ class Outputs:
         n_fam = len(self.families)
         self.n_agents = self.cube[0].sum(axis=(1, 2, 3, 4)) / n_fam  # (P,)
         self.weight = self.headcount / np.maximum(self.n_agents, 1)  # persons per agent
+        self._memo: dict[tuple, Any] = {}
 
     @classmethod
     def from_tallies(cls, scenario: Scenario, tallies: Any, potential: np.ndarray) -> Outputs:
@@ -144,6 +173,7 @@ class Outputs:
         """(M, P, F) share using a new generation with the old one's mastery."""
         return self.legacy / np.maximum(self.n_agents, 1)[None, :, None]
 
+    @memoised
     def realised_by_family(self) -> np.ndarray:
         """(M, P, F) share of working time freed: potential × (masters + carryover × legacy
         users) (gross of learning time)."""
@@ -167,6 +197,7 @@ class Outputs:
         work = np.maximum(self.n_agents, 1)[None, :] * le.working_hours_per_month
         return hours / work
 
+    @memoised
     def by_profession(self) -> dict[str, np.ndarray]:
         realised = self.realised_by_family().sum(axis=2)
         potential = self.pot.sum(axis=2)
@@ -204,6 +235,7 @@ class Outputs:
         }
 
     # gaps ------------------------------------------------------------------------------------
+    @memoised
     def effectiveness(self, axis: str) -> np.ndarray:
         """(M, G) realised / potential per group of ``axis`` (profession, age, establishment)."""
         w = self.weight[None, :, None, None]
@@ -225,6 +257,7 @@ class Outputs:
         lo = np.where(ok, eff, np.inf).min(axis=1)
         return np.where(ok.any(axis=1), hi - lo, np.nan)
 
+    @memoised
     def downgrading_risk(self) -> np.ndarray:
         """(M,) share of the non-medical professions' freed time weighted by the masters'
         shortfall (continuous in skill growth; see ``rules.tallies.shortfall_milli``)."""
@@ -235,6 +268,7 @@ class Outputs:
         freed = (mastered * self.pot * w)[:, nm].sum(axis=(1, 2))
         return np.divide(at_risk, freed, out=np.zeros_like(freed), where=freed > 0)
 
+    @memoised
     def downgrading_by_profession(self) -> np.ndarray:
         """(M, P) the same share, profession by profession (NaN where nothing is freed)."""
         at_risk = (self.risk * self.pot).sum(axis=2)
@@ -306,6 +340,7 @@ class Outputs:
             }
         )
 
+    @memoised
     def group_shares(self, axis: str) -> dict[str, np.ndarray]:
         """(M, G) ``adoption``, ``mastery`` and ``realised`` of each group of ``axis`` (``age``:
         the age bands, ``establishment``: the establishment types), persons-weighted."""

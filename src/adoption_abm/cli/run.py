@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ..i18n import _, current_language, number, percent
 from .errors import Commands, fail
 from .options import (
     Engine,
@@ -113,14 +114,20 @@ def run(
             summary = _write_run(folder, model, sc, policy, seconds)
             folder.commit()
     except KeyboardInterrupt:
-        typer.echo(f"interrupted: nothing written to {out}", err=True)
+        typer.echo(_("interrupted: nothing written to {out}").format(out=out), err=True)
         raise typer.Exit(130) from None
     y = summary["years"].get("2030")
-    msg = f"{model.n_professionals} professionals, {seconds:.1f} s → {out}"
+    msg = _("{n} professionals, {seconds} s → {out}").format(
+        # English as before ("2086 professionals"), French grouped ("2 086 professionnels")
+        n=number(model.n_professionals, group=current_language() == "fr"),
+        seconds=number(seconds, 1),
+        out=out,
+    )
     if y:
-        msg += (
-            f"\n2030: potential {y['potential']['all']:.1%}, realised {y['realised']['all']:.1%}, "
-            f"FTE freed {y['fte_freed']['all']:,.0f}"
+        msg += "\n" + _("2030: potential {potential}, realised {realised}, FTE freed {fte}").format(
+            potential=percent(y["potential"]["all"], space=False),
+            realised=percent(y["realised"]["all"], space=False),
+            fte=number(y["fte_freed"]["all"]),
         )
     typer.echo(msg)
 
@@ -165,7 +172,7 @@ def _policy_interventions(sc, policy: list[str] | None) -> list[Any]:
     try:
         from ..policies.parse import parse_policy
     except ImportError:
-        fail("--policy: policy interventions are not available in this version")
+        fail(_("--policy: policy interventions are not available in this version"))
     items: list[Any] = []
     for text in policy:
         try:
@@ -194,6 +201,15 @@ def validate(
 
     sc = load_scenario(file)
     typer.echo(
-        f"ok: {file}: {sc.name}, {len(sc.professions)} professions, "
-        f"{len(sc.establishment_types)} establishment types, {sc.start_year}-{sc.end_year}"
+        _(
+            "ok: {file}: {name}, {professions} professions, {types} establishment types, "
+            "{start}-{end}"
+        ).format(
+            file=file,
+            name=sc.name,
+            professions=len(sc.professions),
+            types=len(sc.establishment_types),
+            start=sc.start_year,
+            end=sc.end_year,
+        )
     )

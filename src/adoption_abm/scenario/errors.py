@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..i18n import _
+
 
 class ScenarioError(ValueError):
     """A scenario that cannot be used. ``errors`` is a list of ``(field path, message)``."""
@@ -49,15 +51,15 @@ def format_errors(errors: Iterable[dict]) -> Iterable[tuple[str, str]]:
             msg = msg[len("Value error, ") :]
         kind = err.get("type", "")
         if kind == "missing":
-            msg = "required field is missing"
+            msg = _("required field is missing")
         elif kind == "extra_forbidden":
-            msg = "unknown field (not allowed here; check the spelling)"
+            msg = _("unknown field (not allowed here; check the spelling)")
         if "[key]" in tuple(err.get("loc", ())):
-            msg = f"invalid key: {msg}"
+            msg = _("invalid key: {message}").format(message=msg)
         if (
             "input" in err
             and kind not in ("missing", "extra_forbidden")
             and not isinstance(err["input"], dict | list)
         ):
-            msg += f" (got {err['input']!r})"
+            msg += " " + _("(got {value!r})").format(value=err["input"])
         yield ".".join(map(str, loc)), msg

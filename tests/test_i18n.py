@@ -319,3 +319,17 @@ def test_compare_report_in_french(small_comparison, tmp_path):
     assert (tmp_path / "fr" / "meta.json").read_text() == (
         tmp_path / "en" / "meta.json"
     ).read_text()
+
+
+def test_compare_command_in_french(tmp_path):
+    """``compare --lang fr``: the summary lines and the report it writes are French."""
+    out = tmp_path / "rapport"
+    args = ["compare", "--policy", "6@2025-01", "--set", "end_year=2026", "--replications", "2"]
+    args += ["--scale", "0.002", "--workers", "1", "--no-progress", "--out", str(out)]
+    res = runner.invoke(app, [*args, "--lang", "fr"])
+    assert res.exit_code == 0, res.output
+    assert "2 politiques x 2 réplications" in res.output
+    assert "6@2025-01 : gains de productivité réalisés 2025" in res.output
+    assert "P(fait mieux que la référence)" in res.output
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert md.startswith("# Comparaison de politiques")

@@ -230,6 +230,33 @@ def test_validate_errors_in_french(tmp_path):
     assert en.exit_code == 2 and "error: " in en.output and "unknown field" in en.output
 
 
+def test_schema_and_pydantic_errors_in_french(tmp_path, scenario_dict):
+    """The scenario's own checks and Pydantic's commonest messages are said in French; in
+    English Pydantic's own words stay."""
+    import tomli_w
+
+    scenario_dict["behaviour"]["training_rate"] = -3
+    scenario_dict["start_year"] = "abc"
+    scenario_dict["network"]["degree_typo"] = 1
+    bad = tmp_path / "bad.toml"
+    bad.write_text(tomli_w.dumps(scenario_dict))
+    fr = runner.invoke(app, ["validate", str(bad), "--lang", "fr"])
+    assert fr.exit_code == 2
+    assert "behaviour.training_rate: doit être supérieur ou égal à 0 (reçu -3)" in fr.output
+    assert "start_year: doit être un entier" in fr.output and "(reçu 'abc')" in fr.output
+    assert "network.degree_typo: champ inconnu" in fr.output
+    en = runner.invoke(app, ["validate", str(bad), "--lang", "en"])
+    assert "Input should be greater than or equal to 0 (got -3)" in en.output
+    del scenario_dict["network"]["degree_typo"]  # fields right, the cross-checks run
+    scenario_dict["behaviour"]["training_rate"] = 0.012
+    scenario_dict["start_year"], scenario_dict["end_year"] = 2022, 2021
+    bad.write_text(tomli_w.dumps(scenario_dict))
+    fr = runner.invoke(app, ["validate", str(bad), "--lang", "fr"])
+    assert "end_year: doit être postérieur à start_year 2022" in fr.output
+    res = runner.invoke(app, ["run", "--policy", "25", "--lang", "fr"])
+    assert res.exit_code == 2 and "proposition inconnue '25'" in res.output
+
+
 def test_option_errors_in_french_whatever_their_order():
     """--lang is eager: an option checked before the command runs already speaks French."""
     res = runner.invoke(app, ["run", "--seed", "-1", "--lang", "fr"])

@@ -257,6 +257,26 @@ def test_schema_and_pydantic_errors_in_french(tmp_path, scenario_dict):
     assert res.exit_code == 2 and "proposition inconnue '25'" in res.output
 
 
+def test_display_names_in_french():
+    """Data labels (English in the files) are shown in French: the scenario's title, the
+    professions', families' and establishment types' labels, the proposals' titles."""
+    from adoption_abm import load_scenario
+
+    res = runner.invoke(app, ["scenarios", "--lang", "fr"])
+    assert "huit professions de santé" in res.output
+    sc = load_scenario("france-2022")
+    labels = [p.label for p in sc.professions.values()]
+    labels += [t.label for t in sc.establishment_types.values()]
+    labels += [f.label for f in sc.technologies.families.values()]
+    with language("fr"):
+        french = [i18n.label(x) for x in labels]
+    untranslated = [e for f, e in zip(french, labels, strict=True) if f == e]
+    assert untranslated == []
+    assert {"Chirurgiens", "Aides-soignants", "Infirmiers hospitaliers", "IA", "EHPAD"} <= set(
+        french
+    )
+
+
 def test_option_errors_in_french_whatever_their_order():
     """--lang is eager: an option checked before the command runs already speaks French."""
     res = runner.invoke(app, ["run", "--seed", "-1", "--lang", "fr"])

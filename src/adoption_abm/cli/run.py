@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ..i18n import _, current_language, number, percent
+from ..i18n import _, current_language, label, number, percent
 from .errors import Commands, fail
 from .options import (
     Engine,
@@ -189,7 +189,7 @@ def scenarios() -> None:
 
     for name in builtin_scenarios():
         sc = load_scenario(name)
-        typer.echo(f"{name}\t{sc.title}")
+        typer.echo(f"{name}\t{label(sc.title)}")
 
 
 @app.command()

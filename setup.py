@@ -6,8 +6,15 @@ and initialisation checks on.
 
 ``docs/ODD.md``, the model description, has one copy in the repository; ``build_py`` copies it
 into the package at build time (the app's ODD page reads it from there).
+
+``build_py`` also compiles the gettext catalogues (``i18n/locale/*/LC_MESSAGES/messages.po``)
+into ``.mo`` files in the built package, with Babel (``adoption_abm.i18n.compile_catalogues``,
+loaded from its file: the package itself is not importable at build time). Nothing binary is
+committed; an editable install or a source checkout reads the ``.po`` at runtime instead (see
+``adoption_abm/i18n/__init__.py``).
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -39,18 +46,35 @@ extensions = [
     )
 ]
 
-ODD = Path(__file__).parent / "docs" / "ODD.md"
+ROOT = Path(__file__).parent
+ODD = ROOT / "docs" / "ODD.md"
+I18N = ROOT / "src" / "adoption_abm" / "i18n" / "__init__.py"
+
+
+def compile_catalogues(target: Path) -> list[Path]:
+    """The package's ``.po`` files compiled into ``target/adoption_abm/i18n/locale`` (.mo)."""
+    spec = importlib.util.spec_from_file_location("_adoption_abm_i18n_build", I18N)
+    i18n = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(i18n)
+    return i18n.compile_catalogues(
+        I18N.parent / "locale", target / "adoption_abm" / "i18n" / "locale"
+    )
 
 
 class build_py_with_odd(build_py):
-    """Copy docs/ODD.md into the built package as adoption_abm/ODD.md."""
+    """Copy docs/ODD.md into the built package as adoption_abm/ODD.md and compile the
+    translations (.po → .mo)."""
 
     def run(self) -> None:
         super().run()
-        if ODD.is_file() and not self.editable_mode:
+        if self.editable_mode:
+            return
+        if ODD.is_file():
             target = Path(self.build_lib) / "adoption_abm" / "ODD.md"
             target.parent.mkdir(parents=True, exist_ok=True)
             self.copy_file(str(ODD), str(target))
+        for mo in compile_catalogues(Path(self.build_lib)):
+            self.announce(f"compiled {mo}", level=2)
 
 
 setup(

@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 import copy
+import os
 import tomllib
 from importlib import resources
 
 import pytest
+
+from adoption_abm.i18n import ENV_VAR, set_language
+
+# The suite reads English messages whatever the machine's locale (tests/test_i18n.py sets the
+# language or the environment itself); subprocesses inherit it.
+os.environ[ENV_VAR] = "en"
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts and ends in the environment's default language (a ``--lang`` or
+    ``set_language`` of one test does not leak into the next)."""
+    set_language(None)
+    yield
+    set_language(None)
 
 
 @pytest.fixture(scope="session")

@@ -266,7 +266,8 @@ HEAVY = {"mesa", "polars", "pandas", "numpy", "dask", "matplotlib", "scipy", "so
 @pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["compare", "--help"]])
 def test_help_imports_no_model_layer(args):
     """``--help`` loads the command line only: no Mesa, Polars, pandas or NumPy, and of the
-    package nothing but ``adoption_abm.cli`` (``-X importtime`` lists every module imported)."""
+    package nothing but ``adoption_abm.cli`` and ``adoption_abm.i18n`` (no package import of its
+    own; Babel only for French) (``-X importtime`` lists every module imported)."""
     import subprocess
     import sys
 
@@ -286,8 +287,11 @@ def test_help_imports_no_model_layer(args):
     assert not {m.split(".")[0] for m in modules} & HEAVY
     ours = {m for m in modules if m.split(".")[0] == "adoption_abm"}
     assert all(
-        m in ("adoption_abm", "adoption_abm.cli") or m.startswith("adoption_abm.cli.") for m in ours
+        m in ("adoption_abm", "adoption_abm.cli", "adoption_abm.i18n")
+        or m.startswith("adoption_abm.cli.")
+        for m in ours
     ), ours
+    assert "babel" not in {m.split(".")[0] for m in modules}  # English: no catalogue to read
 
 
 def test_version():

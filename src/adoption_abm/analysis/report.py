@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from ..i18n import N_, _, current_language, number, percent
+from ..i18n import label as display_label
 from ..outputs.atomic import (
     write_atomic,
     write_json_atomic,
@@ -40,35 +42,76 @@ code { background: #f6f6f6; padding: 0 0.2rem; }
 # ---------------------------------------------------------------------------------------------
 # Formatting
 # ---------------------------------------------------------------------------------------------
+# Human-facing numbers in the report's language (:func:`adoption_abm.i18n.number`: decimal
+# comma and narrow no-break spaces in French); the data files keep plain numbers.
 def _pct(x: float) -> str:
-    return "n/a" if x is None or math.isnan(x) else f"{100 * x:.1f} %"
+    return percent(x, 1)
 
 
 def _pts(x: float, lo: float, hi: float) -> str:
     """A difference of shares in percentage points with its CI."""
     if x is None or math.isnan(x):
-        return "n/a"
+        return _("n/a")
     if math.isnan(lo):
-        return f"{100 * x:+.2f}"
-    return f"{100 * x:+.2f} [{100 * lo:+.2f}, {100 * hi:+.2f}]"
+        return number(100 * x, 2, sign=True)
+    return (
+        f"{number(100 * x, 2, sign=True)} "
+        f"[{number(100 * lo, 2, sign=True)}, {number(100 * hi, 2, sign=True)}]"
+    )
+
+
+def _g(x: float) -> str:
+    """A number as ``f"{x:g}"`` (shortest), with a decimal comma in French."""
+    text = f"{x:g}"
+    return text.replace(".", ",") if current_language() == "fr" else text
+
+
+RHYTHM_NAMES = {"slow": N_("slow"), "central": N_("central"), "fast": N_("fast")}
+"""The built-in rhythms' names, translated in the title (a scenario's own rhythm as given)."""
+FIGURE_NAMES = {
+    "realised.png": N_("realised"),
+    "fte_difference.png": N_("fte difference"),
+    "gaps.png": N_("gaps"),
+    "roles.png": N_("roles"),
+    "cost_effectiveness.png": N_("cost effectiveness"),
+    "effects.png": N_("effects"),
+    "ranks.png": N_("ranks"),
+    "bands.png": N_("bands"),
+}
+"""The figures' alternative texts."""
+
+
+def _figure_name(name: str) -> str:
+    return _(FIGURE_NAMES[name]) if name in FIGURE_NAMES else name[:-4].replace("_", " ")
 
 
 def _num(x: float, digits: int = 0) -> str:
-    return "n/a" if x is None or math.isnan(x) else f"{x:,.{digits}f}"
+    return number(x, digits)
 
 
 def _diff_num(x: float, lo: float, hi: float) -> str:
     if x is None or math.isnan(x):
-        return "n/a"
+        return _("n/a")
     if math.isnan(lo):
-        return f"{x:+,.0f}"
-    return f"{x:+,.0f} [{lo:+,.0f}, {hi:+,.0f}]"
+        return number(x, 0, sign=True)
+    return f"{number(x, sign=True)} [{number(lo, sign=True)}, {number(hi, sign=True)}]"
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def _role(role_id: str) -> str:
+    """A role's display name: its id spelt out in English (``key user``), its label from the
+    package's role table, translated, in another language."""
+    if current_language() == "en":
+        return role_id.replace("_", " ")
+    from ..outputs.roles import default_roles
+
+    role = default_roles().get(role_id)
+    return display_label(role.label) if role is not None else role_id.replace("_", " ")
 
 
 def _cell(summary: pl.DataFrame, policy: str, year: int, metric: str) -> dict:
@@ -110,14 +153,19 @@ def _figures(cmp: Comparison) -> dict[str, bytes]:
     labels = cmp.meta["policies"]
     years = cmp.meta["years"]
     shown = plotted_policies(cmp)
-    note = "" if len(shown) == len(labels) else f" ({len(shown) - 1} policies freeing the most)"
+    note = (
+        ""
+        if len(shown) == len(labels)
+        else " " + _("({n} policies freeing the most)").format(n=len(shown) - 1)
+    )
+    year_label = _("year")
     colours = {p: plt.get_cmap("tab10")(k % 10) for k, p in enumerate(shown)}
     mon = cmp.monthly
     figs: dict[str, bytes] = {}
 
     def save(name: str, fig) -> None:
         for ax in fig.axes:
-            if ax.get_xlabel() == "year" and not isinstance(
+            if ax.get_xlabel() == year_label and not isinstance(
                 ax.xaxis.get_major_locator(), MaxNLocator
             ):
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -142,10 +190,10 @@ def _figures(cmp: Comparison) -> dict[str, bytes]:
     # 1. realised gain and FTE reinvested over time
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     lines(((axes[0], "realised_all", 100), (axes[1], "fte_reinvested_all", 1e-3)))
-    axes[0].set(title="Realised gain, all professions" + note, ylabel="% of working time")
-    axes[1].set(title="FTE freed and reinvested in care", ylabel="thousand FTE")
+    axes[0].set(title=_("Realised gain, all professions") + note, ylabel=_("% of working time"))
+    axes[1].set(title=_("FTE freed and reinvested in care"), ylabel=_("thousand FTE"))
     for ax in axes:
-        ax.set_xlabel("year")
+        ax.set_xlabel(year_label)
     axes[0].legend(fontsize=8)
     save("realised.png", fig)
 
@@ -170,24 +218,29 @@ def _figures(cmp: Comparison) -> dict[str, bytes]:
             )
         ax.axvline(0, color="black", linewidth=0.8)
         ax.set_yticks(pos, others)
-        ax.set(title="FTE freed vs baseline (95 % CI of paired differences)", xlabel="thousand FTE")
-        ax.legend(title="year", fontsize=8)
+        ax.set(
+            title=_("FTE freed vs baseline (95 % CI of paired differences)"),
+            xlabel=_("thousand FTE"),
+        )
+        ax.legend(title=year_label, fontsize=8)
         save("fte_difference.png", fig)
 
     # 3. multi-speed gap and downgrading risk
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     lines(((axes[0], "multi_speed_gap", 100), (axes[1], "downgrading_risk", 100)), band=False)
-    axes[0].set(title="Multi-speed gap (largest effectiveness range)" + note, ylabel="points")
-    axes[1].set(title="Downgrading risk, non-medical freed time", ylabel="%")
+    axes[0].set(title=_("Multi-speed gap (largest effectiveness range)") + note, ylabel=_("points"))
+    axes[1].set(title=_("Downgrading risk, non-medical freed time"), ylabel="%")
     for ax in axes:
-        ax.set_xlabel("year")
+        ax.set_xlabel(year_label)
     axes[0].legend(fontsize=8)
     save("gaps.png", fig)
 
     # 4. emerging roles: total over time, and by role in the last year
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     lines(((axes[0], "roles_fte", 1e-3),), band=False)
-    axes[0].set(title="Emerging roles: total demand" + note, ylabel="thousand FTE", xlabel="year")
+    axes[0].set(
+        title=_("Emerging roles: total demand") + note, ylabel=_("thousand FTE"), xlabel=year_label
+    )
     axes[0].legend(fontsize=8)
     last = years[-1]
     roles = cmp.roles.filter(pl.col("year") == last)
@@ -204,10 +257,8 @@ def _figures(cmp: Comparison) -> dict[str, bytes]:
             label=label,
             color=colours[label],
         )
-    axes[1].set_xticks(
-        x, [r.replace("_", " ") for r in role_ids], rotation=40, ha="right", fontsize=8
-    )
-    axes[1].set(title=f"Demand by role, {last}", ylabel="FTE")
+    axes[1].set_xticks(x, [_role(r) for r in role_ids], rotation=40, ha="right", fontsize=8)
+    axes[1].set(title=_("Demand by role, {year}").format(year=last), ylabel=_("FTE"))
     save("roles.png", fig)
 
     # 5. cost-effectiveness
@@ -230,9 +281,9 @@ def _figures(cmp: Comparison) -> dict[str, bytes]:
         if (cmp.cost["cost_per_fte_year_keur"].drop_nans().drop_nulls() > 0).all():
             ax.set_yscale("log")
         ax.set(
-            title="Cost per FTE-year freed (cumulative, discounted)",
-            xlabel="to the end of",
-            ylabel="k€ per FTE-year",
+            title=_("Cost per FTE-year freed (cumulative, discounted)"),
+            xlabel=_("to the end of"),
+            ylabel=_("k€ per FTE-year"),
         )
         ax.legend(fontsize=8)
         save("cost_effectiveness.png", fig)
@@ -252,56 +303,87 @@ def markdown(cmp: Comparison, command: str | None = None, figures: Sequence[str]
     s = cmp.summary
     n = meta["replications"]
     out: list[str] = []
-    out.append(f"# Policy comparison: {meta['scenario']}, {meta['rhythm']} rhythm")
+    out.append(
+        "# "
+        + _("Policy comparison: {scenario}, {rhythm} rhythm").format(
+            scenario=meta["scenario"],
+            rhythm=_(RHYTHM_NAMES[meta["rhythm"]])
+            if meta["rhythm"] in RHYTHM_NAMES
+            else meta["rhythm"],
+        )
+    )
     out.append("")
     out.append(
-        f"{n} paired replications per policy (common random numbers: replication *r* uses the same "
-        f"seed under every policy), scale {meta['scale']:g} agents per professional, engine "
-        f"`{meta['engine']}`, adoption-abm {meta['version']}. Differences are to the baseline, "
-        "with "
-        "95 % confidence intervals of the paired differences (Student's t); figures are read at "
-        "the end of December."
+        _(
+            "{n} paired replications per policy (common random numbers: replication *r* uses the "
+            "same seed under every policy), scale {scale} agents per professional, engine "
+            "`{engine}`, adoption-abm {version}. Differences are to the baseline, with 95 % "
+            "confidence intervals of the paired differences (Student's t); figures are read at "
+            "the end of December."
+        ).format(
+            n=n,
+            scale=_g(meta["scale"]),
+            engine=meta["engine"],
+            version=meta["version"],
+        )
     )
     if command:
-        out += ["", "Produced by:", "", "```bash", command, "```"]
-    out += ["", "## Policies", ""]
+        out += ["", _("Produced by:"), "", "```bash", command, "```"]
+    out += ["", "## " + _("Policies"), ""]
     pol = cmp.policies
     rows = []
     for label in labels:
         d = pol.filter(pl.col("policy") == label)
         if d.height == 0:
-            rows.append([label, "none (baseline)"])
+            rows.append([label, _("none (baseline)")])
             continue
         items = [
             f"{r['proposal']}"
-            + (f" from {r['start']}" if r["start"] else "")
-            + (f" to {r['end']}" if r["end"] else "")
-            + (f" ×{r['intensity']:g}" if r["intensity"] != 1 else "")
+            + (" " + _("from {start}").format(start=r["start"]) if r["start"] else "")
+            + (" " + _("to {end}").format(end=r["end"]) if r["end"] else "")
+            + (f" ×{_g(r['intensity'])}" if r["intensity"] != 1 else "")
             for r in d.iter_rows(named=True)
         ]
         rows.append([label, ", ".join(items)])
-    out.append(_table(["policy", "proposals (start, intensity)"], rows))
+    out.append(_table([_("policy"), _("proposals (start, intensity)")], rows))
     used = sorted({int(p) for p in pol["proposal"].to_list()}) if pol.height else []
     if used:
-        out += ["", "Proposals used: " + "; ".join(f"**{k}** {PROPOSALS[k]}" for k in used) + "."]
+        out += [
+            "",
+            _("Proposals used:")
+            + " "
+            + "; ".join(f"**{k}** {display_label(PROPOSALS[k])}" for k in used)
+            + ".",
+        ]
     if cmp.uncertainty.height:
         out += uncertainty_markdown(cmp, figures)
     if meta.get("assumptions"):
         out += [
             "",
-            f"The sections below pool the {meta['assumptions']} draws × {n} replications of "
-            "each policy: their means are expectations over the priors, and their 95 % CIs are "
-            "those of pooled paired differences, not the intervals above.",
+            _(
+                "The sections below pool the {draws} draws × {n} replications of each policy: "
+                "their means are expectations over the priors, and their 95 % CIs are those of "
+                "pooled paired differences, not the intervals above."
+            ).format(draws=meta["assumptions"], n=n),
         ]
 
-    out += ["", "## Realised gain and FTE freed", ""]
+    out += ["", "## " + _("Realised gain and FTE freed"), ""]
     out.append(
-        "Realised gain: share of the eight professions' working time freed (headcount-weighted). "
-        "FTE freed: extrapolated to the whole health workforce. Δ: difference to baseline in "
-        "percentage points / FTE [95 % CI]."
+        _(
+            "Realised gain: share of the eight professions' working time freed "
+            "(headcount-weighted). FTE freed: extrapolated to the whole health workforce. Δ: "
+            "difference to baseline in percentage points / FTE [95 % CI]."
+        )
     )
     out.append("")
-    header = ["policy", "year", "realised gain", "Δ realised (pts)", "FTE freed", "Δ FTE freed"]
+    header = [
+        _("policy"),
+        _("year"),
+        _("realised gain"),
+        _("Δ realised (pts)"),
+        _("FTE freed"),
+        _("Δ FTE freed"),
+    ]
     rows = []
     for label in labels:
         for y in years:
@@ -321,22 +403,25 @@ def markdown(cmp: Comparison, command: str | None = None, figures: Sequence[str]
             )
     out.append(_table(header, rows))
 
-    out += ["", "## Gaps, downgrading risk and value of freed time", ""]
+    out += ["", "## " + _("Gaps, downgrading risk and value of freed time"), ""]
     out.append(
-        "Multi-speed gap: the largest range of effectiveness (realised / potential) across "
-        "professions, age bands or establishment types. Downgrading risk: share of the "
-        "non-medical professions' freed time freed for people whose digital skill barely grew. "
-        "FTE reinvested: FTE freed that goes to patient care (shares in docs/POLICIES.md)."
+        _(
+            "Multi-speed gap: the largest range of effectiveness (realised / potential) across "
+            "professions, age bands or establishment types. Downgrading risk: share of the "
+            "non-medical professions' freed time freed for people whose digital skill barely "
+            "grew. FTE reinvested: FTE freed that goes to patient care (shares in "
+            "docs/POLICIES.md)."
+        )
     )
     out.append("")
     header = [
-        "policy",
-        "year",
-        "multi-speed gap",
-        "Δ (pts)",
-        "downgrading risk",
-        "Δ (pts)",
-        "FTE reinvested",
+        _("policy"),
+        _("year"),
+        _("multi-speed gap"),
+        _("Δ (pts)"),
+        _("downgrading risk"),
+        _("Δ (pts)"),
+        _("FTE reinvested"),
         "Δ",
     ]
     rows = []
@@ -360,14 +445,16 @@ def markdown(cmp: Comparison, command: str | None = None, figures: Sequence[str]
             )
     out.append(_table(header, rows))
 
-    out += ["", "## Emerging roles", ""]
+    out += ["", "## " + _("Emerging roles"), ""]
     out.append(
-        "FTE demand for the roles adoption creates (ratios: assumptions in `roles.toml`; eight "
-        "professions only). Mean over replications."
+        _(
+            "FTE demand for the roles adoption creates (ratios: assumptions in `roles.toml`; "
+            "eight professions only). Mean over replications."
+        )
     )
     out.append("")
     role_ids = sorted(set(cmp.roles["role"].to_list()))
-    header = ["policy", "year", *[r.replace("_", " ") for r in role_ids], "total"]
+    header = [_("policy"), _("year"), *[_role(r) for r in role_ids], _("total")]
     rows = []
     for label in labels:
         for y in years:
@@ -385,25 +472,27 @@ def markdown(cmp: Comparison, command: str | None = None, figures: Sequence[str]
             )
     out.append(_table(header, rows))
 
-    out += ["", "## Cost-effectiveness", ""]
+    out += ["", "## " + _("Cost-effectiveness"), ""]
     out.append(
-        "Spending follows activity: courses bought, projects funded, mentoring hours and "
-        "programme units at their unit costs (docs/POLICIES.md), within each proposal's budget "
-        "ceiling. Cumulative cost discounted at the catalogue's rate; cost per FTE-year: "
-        "cumulative discounted cost over the cumulative FTE-years freed vs baseline, to the end "
-        "of the year, in thousand euros."
+        _(
+            "Spending follows activity: courses bought, projects funded, mentoring hours and "
+            "programme units at their unit costs (docs/POLICIES.md), within each proposal's "
+            "budget ceiling. Cumulative cost discounted at the catalogue's rate; cost per "
+            "FTE-year: cumulative discounted cost over the cumulative FTE-years freed vs "
+            "baseline, to the end of the year, in thousand euros."
+        )
     )
     out.append("")
     header = [
-        "policy",
-        "year",
-        "spent (M€)",
-        "ceiling (M€)",
-        "courses bought",
-        "cumulative, discounted (M€)",
-        "Δ FTE freed",
-        "FTE-years freed",
-        "k€ per FTE-year",
+        _("policy"),
+        _("year"),
+        _("spent (M€)"),
+        _("ceiling (M€)"),
+        _("courses bought"),
+        _("cumulative, discounted (M€)"),
+        _("Δ FTE freed"),
+        _("FTE-years freed"),
+        _("k€ per FTE-year"),
     ]
     rows = []
     for label in labels[1:]:
@@ -426,23 +515,25 @@ def markdown(cmp: Comparison, command: str | None = None, figures: Sequence[str]
                     _num(r["cost_per_fte_year_keur"], 1),
                 ]
             )
-    out.append(_table(header, rows) if rows else "Only the baseline was run.")
+    out.append(_table(header, rows) if rows else _("Only the baseline was run."))
 
     rest = [f for f in figures if f not in UNCERTAINTY_FIGURES]
     if rest:
-        out += ["", "## Figures", ""]
+        out += ["", "## " + _("Figures"), ""]
         for name in rest:
-            out += [f"![{name[:-4].replace('_', ' ')}]({name})", ""]
+            out += [f"![{_figure_name(name)}]({name})", ""]
     out += proposals_markdown(cmp)
 
-    out += ["", "## Metrics recorded", ""]
-    out.append(_table(["column", "meaning"], [[k, v] for k, v in METRIC_LABELS.items()]))
+    out += ["", "## " + _("Metrics recorded"), ""]
+    out.append(_table([_("column"), _("meaning")], [[k, _(v)] for k, v in METRIC_LABELS.items()]))
     out += [
         "",
-        "Frames: `runs.parquet` (policy × draw × replication × year), `summary.parquet`, "
-        "`roles.parquet`, `cost.parquet`, `monthly.parquet`, `policies.parquet`, "
-        "`uncertainty.parquet`, `beats.parquet`, `ranks.parquet`, `bands.parquet`, "
-        "`draws.parquet`; settings, seeds and priors in `meta.json`.",
+        _(
+            "Frames: `runs.parquet` (policy × draw × replication × year), `summary.parquet`, "
+            "`roles.parquet`, `cost.parquet`, `monthly.parquet`, `policies.parquet`, "
+            "`uncertainty.parquet`, `beats.parquet`, `ranks.parquet`, `bands.parquet`, "
+            "`draws.parquet`; settings, seeds and priors in `meta.json`."
+        ),
         "",
     ]
     return "\n".join(out)
@@ -454,7 +545,7 @@ def html(md_text: str, title: str) -> str:
 
     body = MarkdownIt("commonmark", {"html": False}).enable("table").render(md_text)
     return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<!DOCTYPE html>\n<html lang="{current_language()}">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{title}</title>\n<style>{HTML_STYLE}</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
     )
 
@@ -475,7 +566,7 @@ def write_report(cmp: Comparison, out_dir: str | Path, command: str | None = Non
         written.append(write_atomic(out_dir / name, lambda tmp, data=data: tmp.write_bytes(data)))
     md_text = markdown(cmp, command, list(figs))
     written.append(write_text_atomic(out_dir / "report.md", md_text))
-    title = f"Policy comparison: {cmp.meta['scenario']}"
+    title = _("Policy comparison: {scenario}").format(scenario=cmp.meta["scenario"])
     written.append(write_text_atomic(out_dir / "report.html", html(md_text, title)))
     return written
 
@@ -515,10 +606,12 @@ def _unc(cmp: Comparison, policy: str, year: int, metric: str = "realised_all") 
 
 def _interval(u: dict, scale: float = 100.0, digits: int = 2) -> str:
     """``+1.23 [+0.50, +2.01]``: the draws' mean effect and the interval covering both parts."""
-    mid = u["mean"] * scale
+    mid = number(u["mean"] * scale, digits, sign=True, group=False)
     if math.isnan(u["low"]):
-        return f"{mid:+.{digits}f}"
-    return f"{mid:+.{digits}f} [{u['low'] * scale:+.{digits}f}, {u['high'] * scale:+.{digits}f}]"
+        return mid
+    low = number(u["low"] * scale, digits, sign=True, group=False)
+    high = number(u["high"] * scale, digits, sign=True, group=False)
+    return f"{mid} [{low}, {high}]"
 
 
 def _median_rank(cmp: Comparison, policy: str, year: int) -> float:
@@ -552,26 +645,26 @@ def _uncertainty_figures(cmp: Comparison, plt, save) -> None:
             if drawn and label != labels[0]:
                 lo = 100 * d[f"{key}_draw_low"].to_numpy()
                 hi = 100 * d[f"{key}_draw_high"].to_numpy()
-                band = "95 % of draws" if panel != "levels" else None
+                band = _("95 % of draws") if panel != "levels" else None
                 ax.fill_between(t, lo, hi, color=c, alpha=0.3, linewidth=0, label=band)
             if panel != "levels":
                 half = 100 * d[f"{key}_mc_half"].to_numpy()
                 ax.plot(t, med - half, color="black", linewidth=0.7, linestyle="--")
                 ax.plot(
-                    t, med + half, color="black", linewidth=0.7, linestyle="--", label="MC 95 %"
+                    t, med + half, color="black", linewidth=0.7, linestyle="--", label=_("MC 95 %")
                 )
             ax.plot(t, med, color=c, linewidth=1.4, label=label if panel == "levels" else None)
         if panel == "levels":
-            ax.set(title="Realised gain (median of draws)", ylabel="% of working time")
+            ax.set(title=_("Realised gain (median of draws)"), ylabel=_("% of working time"))
         else:
             ax.axhline(0, color="grey", linewidth=0.6)
-            ax.set(title=f"{panel} vs baseline", ylabel="points")
-        ax.set_xlabel("year")
+            ax.set(title=_("{policy} vs baseline").format(policy=panel), ylabel=_("points"))
+        ax.set_xlabel(_("year"))
         ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
         ax.legend(fontsize=6, loc="upper left")
     for ax in axes.ravel()[len(panels) :]:
         ax.set_visible(False)
-    fig.suptitle("Realised gain: assumption draws (bands) and Monte-Carlo noise (dashed)")
+    fig.suptitle(_("Realised gain: assumption draws (bands) and Monte-Carlo noise (dashed)"))
     fig.tight_layout()
     save("bands.png", fig)
 
@@ -589,12 +682,17 @@ def _uncertainty_figures(cmp: Comparison, plt, save) -> None:
             lo = np.array([100 * r["low"] for r in u])
             hi = np.array([100 * r["high"] for r in u])
             half = np.array([100 * r["mc_half"] for r in u])
-            ax.hlines(pos, lo, hi, color="tab:blue", linewidth=5, alpha=0.35, label="combined 95 %")
-            ax.hlines(pos, med - half, med + half, color="black", linewidth=1.2, label="MC 95 %")
+            ax.hlines(
+                pos, lo, hi, color="tab:blue", linewidth=5, alpha=0.35, label=_("combined 95 %")
+            )
+            ax.hlines(pos, med - half, med + half, color="black", linewidth=1.2, label=_("MC 95 %"))
             ax.plot(med, pos, "o", color="black", markersize=4)
             ax.axvline(0, color="grey", linewidth=0.8)
             ax.set_yticks(pos, others)
-            ax.set(title=f"Realised gain vs baseline, {y}", xlabel="percentage points")
+            ax.set(
+                title=_("Realised gain vs baseline, {year}").format(year=y),
+                xlabel=_("percentage points"),
+            )
         axes[0, 0].legend(fontsize=7)
         save("effects.png", fig)
 
@@ -613,8 +711,11 @@ def _uncertainty_figures(cmp: Comparison, plt, save) -> None:
             im = ax.imshow(grid, cmap="Blues", vmin=0, vmax=1, aspect="auto")
             ax.set_yticks(range(n), labels)
             ax.set_xticks(range(n), [str(k + 1) for k in range(n)], fontsize=7)
-            ax.set(title=f"Rank by realised gain, {y}", xlabel="rank (1 = best)")
-        fig.colorbar(im, ax=axes[0].tolist(), label="share of draws")
+            ax.set(
+                title=_("Rank by realised gain, {year}").format(year=y),
+                xlabel=_("rank (1 = best)"),
+            )
+        fig.colorbar(im, ax=axes[0].tolist(), label=_("share of draws"))
         save("ranks.png", fig)
 
 
@@ -626,35 +727,40 @@ def uncertainty_markdown(cmp: Comparison, figures: Sequence[str] = ()) -> list[s
     n_draws = meta.get("assumptions", 0)
     years = headline_years(cmp)
     metric = meta.get("rank_metric", "realised_all")
-    out = ["", "## Uncertainty: Monte-Carlo noise and assumptions", ""]
+    out = ["", "## " + _("Uncertainty: Monte-Carlo noise and assumptions"), ""]
     if n_draws:
         out.append(
-            f"Each policy ran under {n_draws} joint draws of the effect priors of the proposals "
-            f"compared (Latin hypercube, seed {meta['assumption_seed']}), each draw on the same "
-            f"{meta['replications']} seeds; the baseline once per seed. Effect: the mean over "
-            "draws of each draw's mean paired difference to baseline (percentage points of "
-            "realised gain); the interval covers both parts: the 2.5-97.5 % quantiles of the "
-            "draws' effects pushed out by the Monte-Carlo half-width (t quantile × the "
-            "replications' pooled sd / √R). Assumption sd: the draws' spread net of that noise; "
-            "share: its part of the draws' variance. P(beats): share of draws whose effect is "
-            "above 0; rank: among all policies, baseline included, within each draw."
+            _(
+                "Each policy ran under {draws} joint draws of the effect priors of the proposals "
+                "compared (Latin hypercube, seed {seed}), each draw on the same {replications} "
+                "seeds; the baseline once per seed. Effect: the mean over draws of each draw's "
+                "mean paired difference to baseline (percentage points of realised gain); the "
+                "interval covers both parts: the 2.5-97.5 % quantiles of the draws' effects "
+                "pushed out by the Monte-Carlo half-width (t quantile × the replications' pooled "
+                "sd / √R). Assumption sd: the draws' spread net of that noise; share: its part "
+                "of the draws' variance. P(beats): share of draws whose effect is above 0; rank: "
+                "among all policies, baseline included, within each draw."
+            ).format(draws=n_draws, seed=meta["assumption_seed"], replications=meta["replications"])
         )
     else:
         out.append(
-            "Central effect values only (no `--assumptions`): the interval is the Monte-Carlo "
-            "95 % CI of the paired difference, and says nothing of what is unknown about the "
-            "effects. P(beats) and ranks are those of the central values (0 or 1)."
+            _(
+                "Central effect values only (no `--assumptions`): the interval is the "
+                "Monte-Carlo 95 % CI of the paired difference, and says nothing of what is "
+                "unknown about the effects. P(beats) and ranks are those of the central values "
+                "(0 or 1)."
+            )
         )
     out.append("")
-    header = ["policy"]
-    header += [f"{y} effect (pts) [95 %]" for y in years]
+    header = [_("policy")]
+    header += [_("{year} effect (pts) [95 %]").format(year=y) for y in years]
     header += [
-        f"MC half-width {years[0]}",
-        f"assumption sd {years[0]}",
-        "share",
-        f"P(beats baseline) {years[0]}",
-        f"median rank {years[0]}",
-        f"k€ per FTE-year to {years[-1]}",
+        _("MC half-width {year}").format(year=years[0]),
+        _("assumption sd {year}").format(year=years[0]),
+        _("share"),
+        _("P(beats baseline) {year}").format(year=years[0]),
+        _("median rank {year}").format(year=years[0]),
+        _("k€ per FTE-year to {year}").format(year=years[-1]),
     ]
     rows = []
     for label in labels[1:]:
@@ -672,15 +778,23 @@ def uncertainty_markdown(cmp: Comparison, figures: Sequence[str] = ()) -> list[s
                 _num(policy_costs(cmp, label, years[-1])["cost_per_fte_year"], 1),
             ]
         )
-    out.append(_table(header, rows) if rows else "Only the baseline was run.")
+    out.append(_table(header, rows) if rows else _("Only the baseline was run."))
     out += [
         "",
-        f"Ranks by {METRIC_LABELS[metric]}; costs from the `cost` frame (cumulative discounted "
-        "cost over cumulative FTE-years freed vs baseline, pooled over draws and replications).",
+        _(
+            "Ranks by {metric}; costs from the `cost` frame (cumulative discounted cost over "
+            "cumulative FTE-years freed vs baseline, pooled over draws and replications)."
+        ).format(metric=_(METRIC_LABELS[metric])),
     ]
     if 2 < len(labels) <= 12:
         y = years[0]
-        out += ["", f"P(row beats column) over draws, {METRIC_LABELS[metric]}, {y}:", ""]
+        out += [
+            "",
+            _("P(row beats column) over draws, {metric}, {year}:").format(
+                metric=_(METRIC_LABELS[metric]), year=y
+            ),
+            "",
+        ]
         beats = cmp.beats.filter(pl.col("year") == y)
         cells = {
             (str(r["policy"]), str(r["other"])): r["p_beats"] for r in beats.iter_rows(named=True)
@@ -688,12 +802,15 @@ def uncertainty_markdown(cmp: Comparison, figures: Sequence[str] = ()) -> list[s
         out.append(
             _table(
                 ["", *labels],
-                [[a, *["" if a == b else f"{cells[(a, b)]:.2f}" for b in labels]] for a in labels],
+                [
+                    [a, *["" if a == b else number(cells[(a, b)], 2) for b in labels]]
+                    for a in labels
+                ],
             )
         )
     for name in UNCERTAINTY_FIGURES:
         if name in figures:
-            out += ["", f"![{name[:-4]}]({name})"]
+            out += ["", f"![{_figure_name(name)}]({name})"]
     return out
 
 
@@ -706,28 +823,53 @@ def proposals_markdown(cmp: Comparison) -> list[str]:
         return []
     cat = catalogue().proposals
     drawn = {p["name"] for p in cmp.meta.get("priors", [])}
-    out = ["", "## The proposals compared: mechanism, activity, budget and priors", ""]
+    out = ["", "## " + _("The proposals compared: mechanism, activity, budget and priors"), ""]
+    drawn_mark = " " + _("(drawn)")
     for n in used:
         p = cat[n]
         out += [
-            f"**{n}. {p.title}** (budget ceiling {p.cost:g} M€ a year at intensity 1)",
+            _("**{n}. {title}** (budget ceiling {cost} M€ a year at intensity 1)").format(
+                n=n, title=display_label(p.title), cost=_g(p.cost)
+            ),
             "",
-            f"* Mechanism: {p.mechanism}",
-            f"* Activity: {p.activity}",
+            "* " + _("Mechanism: {text}").format(text=p.mechanism),
+            "* " + _("Activity: {text}").format(text=p.activity),
         ]
         for a in p.activities:
             key = f"p{n}.u.programme" if a.kind == "programme" else f"u.{a.kind}"
-            mark = " (drawn)" if key in drawn else ""
+            mark = drawn_mark if key in drawn else ""
             out.append(
-                f"* Unit cost ({a.kind}){mark}: {a.unit_cost:,.0f} € a unit, one unit being "
-                f"{a.unit} (range {a.low:,.0f}-{a.high:,.0f}; {a.source})"
+                "* "
+                + _(
+                    "Unit cost ({kind}){mark}: {cost} € a unit, one unit being {unit} (range "
+                    "{low}-{high}; {source})"
+                ).format(
+                    kind=a.kind,
+                    mark=mark,
+                    cost=number(a.unit_cost),
+                    unit=a.unit,
+                    low=number(a.low),
+                    high=number(a.high),
+                    source=a.source,
+                )
             )
         for k, e in enumerate(p.effects):
             name = f"p{n}.e{k}.{e.channel}"
-            mark = " (drawn)" if name in drawn else ""
+            mark = drawn_mark if name in drawn else ""
             out.append(
-                f"* Prior `{name}`{mark}: {e.distribution} {e.low:g} / {e.value:g} / {e.high:g} "
-                f"(low / central / high); {e.source}"
+                "* "
+                + _(
+                    "Prior `{name}`{mark}: {distribution} {low} / {value} / {high} (low / "
+                    "central / high); {source}"
+                ).format(
+                    name=name,
+                    mark=mark,
+                    distribution=e.distribution,
+                    low=_g(e.low),
+                    value=_g(e.value),
+                    high=_g(e.high),
+                    source=e.source,
+                )
             )
         out.append("")
     return out

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..batch.executors import Executor
+from ..i18n import N_
 from ..model.prefix import PREFIXES
 from ..model.prefix import shared_months as months_in_common
 from ..outputs.indicators import fte_reinvested, pooled_effectiveness
@@ -29,19 +30,19 @@ from ..scenario.schema import Scenario
 from .costs import run_costs
 
 METRIC_LABELS: dict[str, str] = {
-    "realised_all": "realised gain, all professions",
-    "realised_medical": "realised gain, medical",
-    "realised_non_medical": "realised gain, non-medical",
-    "fte_freed_all": "FTE freed (whole workforce)",
-    "fte_reinvested_all": "FTE reinvested in care",
-    "multi_speed_gap": "multi-speed gap",
-    "gap_profession": "gap between professions",
-    "gap_age": "gap between age bands",
-    "gap_establishment": "gap between establishment types",
-    "downgrading_risk": "downgrading risk",
-    "effectiveness_young": "realised/potential, under the first age edge",
-    "effectiveness_old": "realised/potential, aged 50 and over",
-    "roles_fte": "emerging roles demand (FTE)",
+    "realised_all": N_("realised gain, all professions"),
+    "realised_medical": N_("realised gain, medical"),
+    "realised_non_medical": N_("realised gain, non-medical"),
+    "fte_freed_all": N_("FTE freed (whole workforce)"),
+    "fte_reinvested_all": N_("FTE reinvested in care"),
+    "multi_speed_gap": N_("multi-speed gap"),
+    "gap_profession": N_("gap between professions"),
+    "gap_age": N_("gap between age bands"),
+    "gap_establishment": N_("gap between establishment types"),
+    "downgrading_risk": N_("downgrading risk"),
+    "effectiveness_young": N_("realised/potential, under the first age edge"),
+    "effectiveness_old": N_("realised/potential, aged 50 and over"),
+    "roles_fte": N_("emerging roles demand (FTE)"),
 }
 """Per-run outputs recorded for each year (see :func:`year_metrics`)."""
 

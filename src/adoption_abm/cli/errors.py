@@ -5,7 +5,8 @@ package's expected exceptions propagate; :class:`Commands` gives every command t
 :class:`ReportingCommand`, which turns those exceptions into their message lines on stderr and
 their exit status (:data:`EXPECTED`), never a traceback. Anything else is a bug and propagates.
 
-This module imports nothing of the package: an exception's class is looked up in
+This module imports nothing of the package but :mod:`adoption_abm.i18n` (light, no package
+import of its own): an exception's class is looked up in
 ``sys.modules`` only (an instance cannot exist before its module is imported), so ``--help``
 stays free of the heavy layers and a ``run`` error never imports Dask just to compare types.
 """
@@ -16,10 +17,12 @@ import errno
 import os
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any, NoReturn
+from typing import Annotated, Any, Literal, NoReturn
 
 import typer
 from typer.core import TyperCommand, TyperGroup
+
+from ..i18n import ENV_VAR, LANGUAGES, _, set_language
 
 EXIT_BAD_INPUT = 2
 EXIT_INCOMPLETE = 1  # the work is kept; re-running the same command resumes it
@@ -28,17 +31,20 @@ EXIT_RUN_FAILED = 1  # a model run raised: a bug or a resource limit, not a bad 
 
 def fail(message: str) -> NoReturn:
     """Print an input error and exit with status 2."""
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(_("error: {message}").format(message=message), err=True)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def scenario_lines(exc: Any) -> list[str]:
     """One ``error: file: field: message`` line per error of a ScenarioError (or a subclass)."""
-    return [f"error: {exc.file}: {path or '<root>'}: {msg}" for path, msg in exc.errors]
+    return [
+        _("error: {message}").format(message=f"{exc.file}: {path or '<root>'}: {msg}")
+        for path, msg in exc.errors
+    ]
 
 
 def _message(exc: BaseException) -> list[str]:
-    return [f"error: {exc}"]
+    return [_("error: {message}").format(message=exc)]
 
 
 DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
@@ -50,10 +56,11 @@ def _disk_full(exc: OSError) -> list[str] | None:
     if exc.errno not in DISK_ERRNOS:
         return None
     where = f"{exc.filename}: " if exc.filename else ""
-    return [
-        f"error: {where}{os.strerror(exc.errno).lower()}; the files written before are kept "
-        "(re-run the same command to resume once there is room)"
-    ]
+    text = _(
+        "{where}{reason}; the files written before are kept (re-run the same command to "
+        "resume once there is room)"
+    ).format(where=where, reason=os.strerror(exc.errno).lower())
+    return [_("error: {message}").format(message=text)]
 
 
 # (module, class, exit status, message lines); the first class the exception is an instance of
@@ -68,7 +75,11 @@ EXPECTED: tuple[tuple[str, str, int, Callable[[Any], Iterable[str] | None]], ...
         "adoption_abm.batch.executors",
         "WorkerLost",
         EXIT_INCOMPLETE,
-        lambda exc: [f"error: {exc}; re-run the same command to resume"],
+        lambda exc: [
+            _("error: {message}").format(
+                message=_("{error}; re-run the same command to resume").format(error=exc)
+            )
+        ],
     ),
     ("adoption_abm.analysis.compare", "RunFailed", EXIT_RUN_FAILED, _message),
     ("adoption_abm.outputs.atomic", "OutPathError", EXIT_BAD_INPUT, _message),
@@ -78,8 +89,12 @@ EXPECTED: tuple[tuple[str, str, int, Callable[[Any], Iterable[str] | None]], ...
         "MemoryError",
         EXIT_RUN_FAILED,
         lambda exc: [
-            "error: out of memory (the estimate of --scale was exceeded, or --force skipped "
-            "it); nothing was written"
+            _("error: {message}").format(
+                message=_(
+                    "out of memory (the estimate of --scale was exceeded, or --force skipped "
+                    "it); nothing was written"
+                )
+            )
         ],
     ),
     ("builtins", "OSError", EXIT_BAD_INPUT, _disk_full),
@@ -124,8 +139,66 @@ def literal_help(params: list[Any]) -> list[Any]:
     return params
 
 
+def _choose_language(ctx: typer.Context, value: str | None) -> None:
+    """``--lang``: a value given chooses the language of the messages; without one, the root
+    (or a command run alone) takes the environment's default (``ADOPTION_ABM_LANG``, checked,
+    else the locale) and a subcommand keeps what its root chose."""
+    if value is not None:
+        set_language(value)
+        return
+    if ctx.parent is not None:
+        return
+    set_language(None)
+    env = os.environ.get(ENV_VAR, "").strip()
+    if env and env.lower() not in LANGUAGES:
+        fail(
+            _("{variable} {value!r}: allowed {allowed}").format(
+                variable=ENV_VAR, value=env, allowed=", ".join(LANGUAGES)
+            )
+        )
+
+
+_LANG_PARAM: list[Any] = []
+
+
+def lang_param() -> Any:
+    """The ``--lang`` option every command and group gets (eager: set before any other option
+    is checked, so their errors are in that language too). Built by Typer itself from an
+    ``Annotated`` option, so it is the click parameter class of whichever Typer is installed."""
+    if not _LANG_PARAM:
+        probe = typer.Typer(add_completion=False)
+
+        @probe.command()
+        def probe_command(
+            lang: Annotated[
+                Literal["fr", "en"] | None,
+                typer.Option(
+                    "--lang",
+                    metavar="<fr|en>",
+                    help=f"Language of the messages and reports (default: ${ENV_VAR}, else "
+                    "the locale: French for fr*, English otherwise).",
+                    callback=_choose_language,
+                    is_eager=True,
+                    expose_value=False,
+                    case_sensitive=False,
+                    show_default=False,
+                ),
+            ] = None,
+        ) -> None:
+            """Never run: only its option is used."""
+
+        _LANG_PARAM.extend(p for p in typer.main.get_command(probe).params if p.name == "lang")
+    return _LANG_PARAM[0]
+
+
 class HelpMixin:
-    """Commands and groups whose help shows flags without placeholders (:func:`literal_help`)."""
+    """Commands and groups whose help shows flags without placeholders (:func:`literal_help`)
+    and that take ``--lang`` (:func:`lang_param`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if not any(getattr(p, "name", None) == "lang" for p in self.params):  # type: ignore[attr-defined]
+            self.params.append(lang_param())  # type: ignore[attr-defined]
 
     def get_params(self, ctx: Any) -> list[Any]:
         return literal_help(super().get_params(ctx))  # type: ignore[misc]

@@ -10,8 +10,9 @@ with ``add_typer`` (no name, so their commands sit at the top level):
 * :mod:`.app`: ``app``
 
 The command modules share :mod:`.options` (the ``Annotated`` options) and :mod:`.errors` (the
-expected exceptions → one ``error:`` line each and exit status 2, never a traceback); neither
-imports this module. Every module imports the package's heavy layers inside the commands, so
+expected exceptions → one ``error:`` line each and exit status 2, never a traceback; and
+``--lang``, which every command and the root get from its command classes); neither imports
+this module. Every module imports the package's heavy layers inside the commands, so
 ``adoption-abm --help`` loads neither Mesa nor Polars.
 """
 

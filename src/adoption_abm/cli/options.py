@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 import typer
 
+from ..i18n import _
 from .errors import fail
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -38,7 +39,7 @@ SEED_BOUND = 2**64  # ``model.limits.SEED_BOUND`` (the same rule; a test keeps t
 
 def _check_seed(value: int | None) -> int | None:
     if value is not None and not 0 <= value < SEED_BOUND:
-        fail(f"--seed {value}: must be an integer from 0 to 2^64 - 1")
+        fail(_("--seed {value}: must be an integer from 0 to 2^64 - 1").format(value=value))
     return value
 
 
@@ -118,7 +119,11 @@ def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for pair in pairs or []:
         if "=" not in pair:
-            fail(f"--set {pair!r}: expected FIELD=VALUE, e.g. mechanisms.mentoring.enabled=false")
+            fail(
+                _(
+                    "--set {pair!r}: expected FIELD=VALUE, e.g. mechanisms.mentoring.enabled=false"
+                ).format(pair=pair)
+            )
         key, raw = pair.split("=", 1)
         try:
             out[key.strip()] = tomllib.loads(f"v = {raw}")["v"]
@@ -145,12 +150,19 @@ def executor_args(workers: int | None, scheduler: str | None, dask: str | None) 
     ``batch.runner.run_batch`` (``workers``, ``scheduler``, ``dask_local``)."""
     if dask is not None and dask != "local":
         fail(
-            f"--dask {dask!r}: allowed 'local' (for a remote cluster use --scheduler tcp://HOST:PORT)"
+            _(
+                "--dask {dask!r}: allowed 'local' (for a remote cluster use --scheduler "
+                "tcp://HOST:PORT)"
+            ).format(dask=dask)
         )
     if scheduler and dask:
-        fail("--scheduler and --dask: give one of them")
+        fail(_("--scheduler and --dask: give one of them"))
     if scheduler and not scheduler.startswith(SCHEDULER_SCHEMES):
-        fail(f"--scheduler {scheduler!r}: expected an address such as tcp://HOST:PORT")
+        fail(
+            _("--scheduler {scheduler!r}: expected an address such as tcp://HOST:PORT").format(
+                scheduler=scheduler
+            )
+        )
     return {"workers": workers, "scheduler": scheduler, "dask_local": dask == "local"}
 
 
@@ -165,8 +177,8 @@ def dask_errors(ex_args: dict[str, Any]) -> Iterator[None]:
             raise
         if "Timed out" in str(exc) or "connect" in str(exc).lower():
             if ex_args.get("scheduler"):
-                fail(f"--scheduler: cannot reach the Dask scheduler: {exc}")
-            fail(f"--dask local: cannot start the Dask cluster: {exc}")
+                fail(_("--scheduler: cannot reach the Dask scheduler: {error}").format(error=exc))
+            fail(_("--dask local: cannot start the Dask cluster: {error}").format(error=exc))
         raise
 
 

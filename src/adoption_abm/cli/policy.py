@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ..i18n import _, number, percent
+from ..i18n import label as display_label
 from .errors import Commands, fail
 from .options import (
     SEED_BOUND,
@@ -90,21 +92,31 @@ def compare_command(
     checked before the runs start. With --assumptions N the report also separates Monte-Carlo
     noise from assumption uncertainty: intervals covering both, P(beats baseline), ranks."""
     if replications < 1:
-        fail(f"--replications {replications}: must be at least 1")
+        fail(_("--replications {n}: must be at least 1").format(n=replications))
     if assumptions < 0 or assumptions == 1:
         fail(
-            f"--assumptions {assumptions}: must be 0 (central values) or at least 2 (one draw "
-            "cannot show a spread)"
+            _(
+                "--assumptions {n}: must be 0 (central values) or at least 2 (one draw cannot "
+                "show a spread)"
+            ).format(n=assumptions)
         )
     if assumption_seed is not None and not 0 <= assumption_seed < SEED_BOUND:
-        fail(f"--assumption-seed {assumption_seed}: must be an integer from 0 to 2^64 - 1")
+        fail(
+            _("--assumption-seed {value}: must be an integer from 0 to 2^64 - 1").format(
+                value=assumption_seed
+            )
+        )
     ex_args = executor_args(workers, scheduler, dask)
     try:
         import markdown_it  # noqa: F401
         import matplotlib  # noqa: F401
         import scipy  # noqa: F401
     except ImportError as exc:
-        fail(f"the report needs the 'report' extra: pip install 'adoption-abm[report]' ({exc})")
+        fail(
+            _(
+                "the report needs the 'report' extra: pip install 'adoption-abm[report]' ({error})"
+            ).format(error=exc)
+        )
 
     from ..analysis.compare import compare, resolve_policies
     from ..analysis.report import write_report
@@ -118,9 +130,12 @@ def compare_command(
 
     if not report_years(sc.start_year, sc.end_year):
         fail(
-            f"end_year {sc.end_year}: the report compares the years "
-            f"{', '.join(map(str, REPORT_YEARS))}; the scenario must run to {REPORT_YEARS[0]} "
-            f"at least (e.g. --set end_year={REPORT_YEARS[0]})"
+            _(
+                "end_year {end}: the report compares the years {years}; the scenario must run "
+                "to {first} at least (e.g. --set end_year={first})"
+            ).format(
+                end=sc.end_year, years=", ".join(map(str, REPORT_YEARS)), first=REPORT_YEARS[0]
+            )
         )
     try:
         resolve_policies(sc, policy or ["baseline"])
@@ -150,7 +165,7 @@ def compare_command(
             folder.fill(lambda tmp: write_report(result, tmp, command=command), "the report")
             folder.commit()
     except KeyboardInterrupt:
-        typer.echo("interrupted: no report written", err=True)
+        typer.echo(_("interrupted: no report written"), err=True)
         raise typer.Exit(130) from None
     typer.echo("\n".join(summary_lines(result, out)))
 
@@ -161,14 +176,16 @@ def summary_lines(result: Comparison, out: Path) -> list[str]:
     import polars as pl
 
     meta = result.meta
-    runs = f"{len(meta['policies'])} policies x {meta['replications']} replications"
+    runs = _("{policies} policies x {replications} replications").format(
+        policies=len(meta["policies"]), replications=meta["replications"]
+    )
     if meta.get("assumptions"):
-        runs += f" x {meta['assumptions']} assumption draws"
+        runs += " " + _("x {n} assumption draws").format(n=meta["assumptions"])
     lines = [f"{runs} → {out}/report.html"]
     y = 2030 if 2030 in meta["years"] else meta["years"][-1]
     unc = result.uncertainty.filter((pl.col("year") == y) & (pl.col("metric") == "realised_all"))
     ranks = result.ranks.filter(pl.col("year") == y)
-    what = "Monte-Carlo and assumptions" if meta.get("assumptions") else "Monte-Carlo"
+    what = _("Monte-Carlo and assumptions") if meta.get("assumptions") else _("Monte-Carlo")
     for label in meta["policies"][1:]:
         u = unc.filter(pl.col("policy").cast(pl.String) == label).row(0, named=True)
         level = result.summary.filter(
@@ -178,14 +195,24 @@ def summary_lines(result: Comparison, out: Path) -> list[str]:
         )["mean"][0]
         rank = ranks.filter(pl.col("policy").cast(pl.String) == label)["median_rank"][0]
         interval = (
-            "no interval: one replication"
+            _("no interval: one replication")
             if math.isnan(u["low"])
-            else f"[{100 * u['low']:+.2f}, {100 * u['high']:+.2f}] {what}"
+            else f"[{number(100 * u['low'], 2, sign=True)}, "
+            f"{number(100 * u['high'], 2, sign=True)}] {what}"
         )
         lines.append(
-            f"{label}: {y} realised gain {100 * level:.1f} % "
-            f"({100 * u['mean']:+.2f} pts {interval}; "
-            f"P(beats baseline) {u['p_beats_baseline']:.2f}; median rank {rank:g})"
+            _(
+                "{policy}: {year} realised gain {level} ({effect} pts {interval}; "
+                "P(beats baseline) {p}; median rank {rank})"
+            ).format(
+                policy=label,
+                year=y,
+                level=percent(level),
+                effect=number(100 * u["mean"], 2, sign=True),
+                interval=interval,
+                p=number(u["p_beats_baseline"], 2),
+                rank=number(rank, 0 if rank == int(rank) else 1),
+            )
         )
     return lines
 
@@ -197,10 +224,20 @@ def proposals_command() -> None:
     from ..policies.catalogue import catalogue
 
     for n, p in catalogue().proposals.items():
-        targets = ", ".join(p.targets) or "none"
+        targets = ", ".join(p.targets) or _("none")
         buys = ", ".join(a.kind for a in p.activities)
         priors = "; ".join(f"{e.channel} {e.low:+g}/{e.value:+g}/{e.high:+g}" for e in p.effects)
         typer.echo(
-            f"{n:>2}  [{p.item_2022:>2}]  {p.cost:>6.1f} M€/yr ceiling  buys: {buys}  "
-            f"targets: {targets}\n    {p.title}\n    priors (low/central/high): {priors}"
+            _(
+                "{n:>2}  [{item:>2}]  {cost:>6} M€/yr ceiling  buys: {buys}  targets: {targets}\n"
+                "    {title}\n    priors (low/central/high): {priors}"
+            ).format(
+                n=n,
+                item=p.item_2022,
+                cost=number(p.cost, 1),
+                buys=buys,
+                targets=targets,
+                title=display_label(p.title),
+                priors=priors,
+            )
         )

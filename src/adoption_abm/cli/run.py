@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ..i18n import _, current_language, label, ngettext, number, percent
 from .errors import Commands, fail
 from .options import (
     Engine,
@@ -130,14 +131,20 @@ def run(
                 folder.fill(lambda tmp: write_plots(tmp, tmp / "plots", "png"), "the plots")
             folder.commit()
     except KeyboardInterrupt:
-        typer.echo(f"interrupted: nothing written to {out}", err=True)
+        typer.echo(_("interrupted: nothing written to {out}").format(out=out), err=True)
         raise typer.Exit(130) from None
     y = summary["years"].get("2030")
-    msg = f"{model.n_professionals} professionals, {seconds:.1f} s → {out}"
+    msg = _("{n} professionals, {seconds} s → {out}").format(
+        # English as before ("2086 professionals"), French grouped ("2 086 professionnels")
+        n=number(model.n_professionals, group=current_language() == "fr"),
+        seconds=number(seconds, 1),
+        out=out,
+    )
     if y:
-        msg += (
-            f"\n2030: potential {y['potential']['all']:.1%}, realised {y['realised']['all']:.1%}, "
-            f"FTE freed {y['fte_freed']['all']:,.0f}"
+        msg += "\n" + _("2030: potential {potential}, realised {realised}, FTE freed {fte}").format(
+            potential=percent(y["potential"]["all"], space=False),
+            realised=percent(y["realised"]["all"], space=False),
+            fte=number(y["fte_freed"]["all"]),
         )
     typer.echo(msg)
 
@@ -182,7 +189,7 @@ def _policy_interventions(sc, policy: list[str] | None) -> list[Any]:
     try:
         from ..policies.parse import parse_policy
     except ImportError:
-        fail("--policy: policy interventions are not available in this version")
+        fail(_("--policy: policy interventions are not available in this version"))
     items: list[Any] = []
     for text in policy:
         try:
@@ -199,7 +206,7 @@ def scenarios() -> None:
 
     for name in builtin_scenarios():
         sc = load_scenario(name)
-        typer.echo(f"{name}\t{sc.title}")
+        typer.echo(f"{name}\t{label(sc.title)}")
 
 
 @app.command()
@@ -214,9 +221,22 @@ def validate(
     sc = load_scenario(file)
     found = suspicious_values(sc)
     typer.echo(
-        f"ok: {file}: {sc.name}, {len(sc.professions)} professions, "
-        f"{len(sc.establishment_types)} establishment types, {sc.start_year}-{sc.end_year}"
-        + (f"; {len(found)} warning{'s' * (len(found) != 1)}" if found else "")
+        _(
+            "ok: {file}: {name}, {professions} professions, {types} establishment types, "
+            "{start}-{end}"
+        ).format(
+            file=file,
+            name=sc.name,
+            professions=len(sc.professions),
+            types=len(sc.establishment_types),
+            start=sc.start_year,
+            end=sc.end_year,
+        )
+        + (
+            "; " + ngettext("{n} warning", "{n} warnings", len(found)).format(n=len(found))
+            if found
+            else ""
+        )
     )
     for w in found:
         typer.echo(f"warning: {file}: {w.field}: {w.message} [{w.check}]", err=True)

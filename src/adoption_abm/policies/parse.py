@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..i18n import _
 from ..scenario.interventions import validate_interventions
 from ..scenario.schema import Scenario
 from .catalogue import PROPOSALS
@@ -29,21 +30,23 @@ def parse_policy(text: str, scenario: Scenario) -> list[dict[str, Any]]:
         part = raw.strip()
         item: dict[str, Any] = {}
         if "x" in part:
-            part, _, intensity = part.partition("x")
+            part, _sep, intensity = part.partition("x")
             try:
                 item["intensity"] = float(intensity)
             except ValueError:
                 raise ValueError(
-                    f"bad intensity in {raw.strip()!r}: expected e.g. '6x0.5'"
+                    _("bad intensity in {item!r}: expected e.g. '6x0.5'").format(item=raw.strip())
                 ) from None
         if "@" in part:
-            part, _, start = part.partition("@")
+            part, _sep, start = part.partition("@")
             item["start"] = start.strip()
         part = part.strip()
         if not part.isdigit() or int(part) not in PROPOSALS:
             raise ValueError(
-                f"unknown proposal {part!r}; allowed: 1-20 (e.g. '6,7' or '6@2025-01x0.5'), "
-                "'all' or 'baseline'"
+                _(
+                    "unknown proposal {item!r}; allowed: 1-20 (e.g. '6,7' or '6@2025-01x0.5'), "
+                    "'all' or 'baseline'"
+                ).format(item=part)
             )
         out.append({"proposal": int(part), **item})
     validate_interventions(scenario, list(scenario.interventions) + out, label=f"--policy {text!r}")

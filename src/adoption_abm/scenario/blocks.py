@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..i18n import _
+
 
 class Block(BaseModel):
     """A group of inputs that share a source. Every number must be covered by a source."""
@@ -26,7 +28,11 @@ class Block(BaseModel):
         for name in self.sources:
             if name not in fields or name in ("source", "sources"):
                 allowed = sorted(n for n in fields if n not in ("source", "sources"))
-                raise ValueError(f"sources names unknown field {name!r}; allowed: {allowed}")
+                raise ValueError(
+                    _("sources names unknown field {name!r}; allowed: {names}").format(
+                        name=name, names=allowed
+                    )
+                )
         for name in fields:
             # a default is the code's (a mechanism left switched off): only values a file
             # sets need a source
@@ -37,9 +43,11 @@ class Block(BaseModel):
                 self.sources.get(name, "").strip() or self.source.strip()
             ):
                 raise ValueError(
-                    f'field {name!r} holds numbers but has no source: add `source = "..."` '
-                    f'to the block or `sources.{name} = "..."` (a document, or '
-                    "'assumption: ...')"
+                    _(
+                        'field {name!r} holds numbers but has no source: add `source = "..."` '
+                        'to the block or `sources.{field} = "..."` (a document, or '
+                        "'assumption: ...')"
+                    ).format(name=name, field=name)
                 )
         return self
 

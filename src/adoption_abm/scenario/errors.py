@@ -5,6 +5,50 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..i18n import N_, _, current_language
+
+PYDANTIC_MESSAGES = {
+    "greater_than": N_("Input should be greater than {gt}"),
+    "greater_than_equal": N_("Input should be greater than or equal to {ge}"),
+    "less_than": N_("Input should be less than {lt}"),
+    "less_than_equal": N_("Input should be less than or equal to {le}"),
+    "finite_number": N_("Input should be a finite number"),
+    "float_type": N_("Input should be a valid number"),
+    "float_parsing": N_("Input should be a valid number, unable to parse string as a number"),
+    "int_type": N_("Input should be a valid integer"),
+    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
+    "int_from_float": N_("Input should be a valid integer, got a number with a fractional part"),
+    "bool_type": N_("Input should be a valid boolean"),
+    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
+    "string_type": N_("Input should be a valid string"),
+    "string_pattern_mismatch": N_("String should match pattern '{pattern}'"),
+    "list_type": N_("Input should be a valid list"),
+    "dict_type": N_("Input should be a valid dictionary"),
+    "literal_error": N_("Input should be {expected}"),
+    "enum": N_("Input should be {expected}"),
+}
+"""Pydantic's messages of the commonest error types (its own English words, as msgids), said
+again in the current language when that is not English (Pydantic has no translations)."""
+
+
+def _pydantic_message(kind: str, msg: str, ctx: dict) -> str:
+    """Pydantic's ``msg`` in the current language, when its type is one of
+    :data:`PYDANTIC_MESSAGES`; English (and any other type) as Pydantic wrote it."""
+    if kind not in PYDANTIC_MESSAGES or current_language() == "en":
+        return msg
+    values = {  # 0.0 written 0, as Pydantic writes it
+        k: int(v) if isinstance(v, float) and v.is_integer() else v
+        for k, v in ctx.items()
+        if k != "error"
+    }
+    if isinstance(values.get("expected"), str):  # "'slow', 'central' or 'fast'"
+        word = _("or")
+        values["expected"] = values["expected"].replace(" or ", f" {word} ")
+    try:
+        return _(PYDANTIC_MESSAGES[kind]).format(**values)
+    except (KeyError, IndexError, ValueError):
+        return msg
+
 
 class ScenarioError(ValueError):
     """A scenario that cannot be used. ``errors`` is a list of ``(field path, message)``."""
@@ -48,16 +92,17 @@ def format_errors(errors: Iterable[dict]) -> Iterable[tuple[str, str]]:
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
         kind = err.get("type", "")
+        msg = _pydantic_message(kind, msg, err.get("ctx") or {})
         if kind == "missing":
-            msg = "required field is missing"
+            msg = _("required field is missing")
         elif kind == "extra_forbidden":
-            msg = "unknown field (not allowed here; check the spelling)"
+            msg = _("unknown field (not allowed here; check the spelling)")
         if "[key]" in tuple(err.get("loc", ())):
-            msg = f"invalid key: {msg}"
+            msg = _("invalid key: {message}").format(message=msg)
         if (
             "input" in err
             and kind not in ("missing", "extra_forbidden")
             and not isinstance(err["input"], dict | list)
         ):
-            msg += f" (got {err['input']!r})"
+            msg += " " + _("(got {value!r})").format(value=err["input"])
         yield ".".join(map(str, loc)), msg

@@ -15,6 +15,7 @@ from pydantic import (
     model_serializer,
 )
 
+from ..i18n import _
 from ..policies.catalogue import (
     MAX_INTENSITY,
     N_PROPOSALS,
@@ -49,9 +50,11 @@ class Targets(BaseModel):
     def _non_empty_unique(cls, v: list[str] | None) -> list[str] | None:
         if v is not None:
             if not v:
-                raise ValueError("must name at least one (leave the field out to reach everyone)")
+                raise ValueError(
+                    _("must name at least one (leave the field out to reach everyone)")
+                )
             if len(set(v)) != len(v):
-                raise ValueError(f"names a group twice: {v}")
+                raise ValueError(_("names a group twice: {names}").format(names=v))
         return v
 
     @model_serializer(mode="wrap")
@@ -97,7 +100,9 @@ class Intervention(BaseModel):
     def _known(cls, v: int) -> int:
         if not 1 <= v <= N_PROPOSALS:
             raise ValueError(
-                f"unknown proposal {v}; allowed: 1-{N_PROPOSALS} (2018 numbering, docs/POLICIES.md)"
+                _(
+                    "unknown proposal {n}; allowed: 1-{last} (2018 numbering, docs/POLICIES.md)"
+                ).format(n=v, last=N_PROPOSALS)
             )
         return v
 
@@ -135,18 +140,27 @@ def intervention_errors(
             errors.append(
                 (
                     (*path, "start"),
-                    f"no start given, and the scenario's policy_start {scenario.policy_start} is "
-                    f"after the last simulated month {last}: give a start",
+                    _(
+                        "no start given, and the scenario's policy_start {start} is after the "
+                        "last simulated month {last}: give a start"
+                    ).format(start=scenario.policy_start, last=last),
                 )
             )
         for name, value, when in (("start", iv.start, lo), ("end", iv.end, hi)):
             if value is not None and not 1 <= when <= n_months:
                 errors.append(
-                    ((*path, name), f"{value} is outside the simulated months {first} to {last}")
+                    (
+                        (*path, name),
+                        _("{value} is outside the simulated months {first} to {last}").format(
+                            value=value, first=first, last=last
+                        ),
+                    )
                 )
         if iv.end is not None and hi < lo:
             start = iv.start or f"{scenario.policy_start} (policy_start)"
-            errors.append(((*path, "end"), f"{iv.end} is before start {start}"))
+            errors.append(
+                ((*path, "end"), _("{end} is before start {start}").format(end=iv.end, start=start))
+            )
         if iv.unit_costs is not None:
             kinds = activity_kinds(iv.proposal)
             for kind in iv.unit_costs:
@@ -154,7 +168,9 @@ def intervention_errors(
                     errors.append(
                         (
                             (*path, "unit_costs", kind),
-                            f"proposal {iv.proposal} buys no {kind}; allowed: {list(kinds)}",
+                            _("proposal {n} buys no {kind}; allowed: {kinds}").format(
+                                n=iv.proposal, kind=kind, kinds=list(kinds)
+                            ),
                         )
                     )
         if iv.effects is not None:
@@ -171,15 +187,26 @@ def intervention_errors(
                     errors.append(
                         (
                             (*path, "targets", dim),
-                            f"proposal {iv.proposal} cannot be restricted by {dim} (its mechanism "
-                            f"acts on {_describe(allowed)}); allowed targets: "
-                            f"{list(allowed) or 'none'}",
+                            _(
+                                "proposal {n} cannot be restricted by {dim} (its mechanism acts "
+                                "on {acts}); allowed targets: {allowed}"
+                            ).format(
+                                n=iv.proposal,
+                                dim=dim,
+                                acts=_describe(allowed),
+                                allowed=list(allowed) or _("none"),
+                            ),
                         )
                     )
                 for name in given:
                     if name not in names:
                         errors.append(
-                            ((*path, "targets", dim), f"unknown name {name!r}; allowed: {names}")
+                            (
+                                (*path, "targets", dim),
+                                _("unknown name {name!r}; allowed: {names}").format(
+                                    name=name, names=names
+                                ),
+                            )
                         )
         spans.append((k, lo, hi, iv))
     for a, (ka, lo_a, hi_a, iva) in enumerate(spans):
@@ -189,16 +216,18 @@ def intervention_errors(
                 errors.append(
                     (
                         ("interventions", kb),
-                        f"proposal {ivb.proposal} is already in force for the same professionals "
-                        f"in the same months (interventions.{ka}); give them disjoint periods "
-                        "(start/end) or disjoint targets, or one entry with a higher intensity",
+                        _(
+                            "proposal {n} is already in force for the same professionals in the "
+                            "same months ({other}); give them disjoint periods (start/end) or "
+                            "disjoint targets, or one entry with a higher intensity"
+                        ).format(n=ivb.proposal, other=f"interventions.{ka}"),
                     )
                 )
     return errors
 
 
 def _describe(allowed: tuple[str, ...]) -> str:
-    return "establishments or professions as a whole" if not allowed else ", ".join(allowed)
+    return _("establishments or professions as a whole") if not allowed else ", ".join(allowed)
 
 
 def _targets_meet(a: Intervention, b: Intervention) -> bool:

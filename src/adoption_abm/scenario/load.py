@@ -13,6 +13,7 @@ from pydantic import (
     ValidationError,
 )
 
+from ..i18n import _
 from .blocks import Block, _holds_numbers
 from .errors import ScenarioError, format_errors
 from .schema import Scenario
@@ -34,12 +35,19 @@ def scenario_text(name_or_path: str | Path) -> tuple[str, str]:
     if not path.is_file():
         raise ScenarioError(
             path,
-            [("", f"no such file, and not a built-in scenario; built-ins: {builtin_scenarios()}")],
+            [
+                (
+                    "",
+                    _("no such file, and not a built-in scenario; built-ins: {names}").format(
+                        names=builtin_scenarios()
+                    ),
+                )
+            ],
         )
     try:
         return str(path), path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(path, [("", f"cannot read: {exc}")]) from None
+        raise ScenarioError(path, [("", _("cannot read: {error}").format(error=exc))]) from None
 
 
 def load_scenario(name_or_path: str | Path = "france-2022") -> Scenario:
@@ -48,7 +56,7 @@ def load_scenario(name_or_path: str | Path = "france-2022") -> Scenario:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(label, [("", f"not valid TOML: {exc}")]) from None
+        raise ScenarioError(label, [("", _("not valid TOML: {error}").format(error=exc))]) from None
     return scenario_from_dict(data, label)
 
 
@@ -79,7 +87,7 @@ def with_overrides(
                 node = node[part]
             else:
                 raise ScenarioError(
-                    label, [(".".join(parts[: i + 1]), "no such field in the scenario")]
+                    label, [(".".join(parts[: i + 1]), _("no such field in the scenario"))]
                 )
         last = parts[-1]
         if isinstance(node, list) and last.isdigit() and int(last) < len(node):
@@ -89,7 +97,7 @@ def with_overrides(
             _check_not_bool(node[last], value, label, dotted)
             node[last] = value
         else:
-            raise ScenarioError(label, [(dotted, "no such field in the scenario")])
+            raise ScenarioError(label, [(dotted, _("no such field in the scenario"))])
     return scenario_from_dict(data, label)
 
 
@@ -97,7 +105,9 @@ def _check_not_bool(current: Any, value: Any, label: str, dotted: str) -> None:
     """A number replaced by true/false is a mistake (validation would read it as 1 or 0)."""
     number = isinstance(current, int | float) and not isinstance(current, bool)
     if number and isinstance(value, bool):
-        raise ScenarioError(label, [(dotted, f"must be a number, got {value!r}")])
+        raise ScenarioError(
+            label, [(dotted, _("must be a number, got {value!r}").format(value=value))]
+        )
 
 
 def sourced_numbers(node: BaseModel, prefix: str = "") -> list[tuple[str, Any, str]]:

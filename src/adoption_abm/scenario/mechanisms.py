@@ -13,6 +13,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
+from ..i18n import _
 from .blocks import Block
 from .interventions import YearMonth
 from .types import Boost, Ident, Unit
@@ -49,7 +50,9 @@ class Cohorts(Block):
     @classmethod
     def _increasing(cls, v: list[int]) -> list[int]:
         if len(v) < 2 or any(b <= a for a, b in itertools.pairwise(v)):
-            raise ValueError(f"needs at least two strictly increasing years, got {v}")
+            raise ValueError(
+                _("needs at least two strictly increasing years, got {years}").format(years=v)
+            )
         return v
 
 

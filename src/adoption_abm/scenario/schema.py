@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..i18n import _
 from .blocks import Block
 from .calendar import POLICY_START, month_index, n_months
 from .errors import ScenarioError, _CrossError
@@ -43,16 +44,18 @@ RHYTHMS: tuple[str, ...] = ("slow", "central", "fast")
 
 def _check_years(years: list[int]) -> list[int]:
     if len(years) < 2:
-        raise ValueError("needs at least two years")
+        raise ValueError(_("needs at least two years"))
     if any(b <= a for a, b in itertools.pairwise(years)):
-        raise ValueError(f"years must be strictly increasing, got {years}")
+        raise ValueError(_("years must be strictly increasing, got {years}").format(years=years))
     return years
 
 
 def _check_shares(shares: Mapping[str, float], what: str) -> None:
     total = math.fsum(shares.values())
     if abs(total - 1.0) > SHARE_TOL:
-        raise ValueError(f"{what} must sum to 1, they sum to {total:.6g}")
+        raise ValueError(
+            _("{what} must sum to 1, they sum to {total:.6g}").format(what=what, total=total)
+        )
 
 
 # Upper bounds of the behavioural parameters: beyond them a value no longer means anything in the
@@ -91,7 +94,11 @@ class AgeDistribution(Block):
     @model_validator(mode="after")
     def _ordered(self) -> AgeDistribution:
         if not self.min < self.mean < self.max:
-            raise ValueError(f"need min < mean < max, got {self.min}, {self.mean}, {self.max}")
+            raise ValueError(
+                _("need min < mean < max, got {min}, {mean}, {max}").format(
+                    min=self.min, mean=self.mean, max=self.max
+                )
+            )
         return self
 
 
@@ -114,18 +121,24 @@ class Profession(Block):
     @field_validator("spread")
     @classmethod
     def _spread_sums_to_one(cls, v: dict[str, float]) -> dict[str, float]:
-        _check_shares(v, "spread shares")
+        _check_shares(v, _("spread shares"))
         return v
 
     @model_validator(mode="after")
     def _ages(self) -> Profession:
         lo, hi = self.retirement_age
         if lo > hi:
-            raise ValueError(f"retirement_age must be (min, max) with min <= max, got {lo}, {hi}")
+            raise ValueError(
+                _("retirement_age must be (min, max) with min <= max, got {lo}, {hi}").format(
+                    lo=lo, hi=hi
+                )
+            )
         if not self.age.min <= self.entry_age < lo:
             raise ValueError(
-                f"entry_age {self.entry_age} must lie between age.min {self.age.min} "
-                f"and the lowest retirement age {lo}"
+                _(
+                    "entry_age {entry} must lie between age.min {min} and the lowest retirement "
+                    "age {lo}"
+                ).format(entry=self.entry_age, min=self.age.min, lo=lo)
             )
         return self
 
@@ -174,7 +187,7 @@ class Technology(Block):
     @model_validator(mode="after")
     def _initial(self) -> Technology:
         if self.initial_using + self.initial_mastered > 1 + SHARE_TOL:
-            raise ValueError("initial_using + initial_mastered must not exceed 1")
+            raise ValueError(_("initial_using + initial_mastered must not exceed 1"))
         return self
 
 
@@ -218,7 +231,9 @@ class Technologies(Block):
     def _n_families(cls, v: dict) -> dict:
         if not 1 <= len(v) <= MAX_FAMILIES:
             raise ValueError(
-                f"needs between 1 and {MAX_FAMILIES} technology families, got {len(v)}"
+                _("needs between 1 and {max} technology families, got {n}").format(
+                    max=MAX_FAMILIES, n=len(v)
+                )
             )
         return v
 
@@ -228,8 +243,11 @@ class Technologies(Block):
             for name in ("maturity", "cost"):
                 if len(getattr(tech, name)) != len(self.years):
                     raise ValueError(
-                        f"{fam}.{name} has {len(getattr(tech, name))} values, "
-                        f"years has {len(self.years)}"
+                        _("{field} has {n} values, years has {years}").format(
+                            field=f"{fam}.{name}",
+                            n=len(getattr(tech, name)),
+                            years=len(self.years),
+                        )
                     )
         return self
 
@@ -263,13 +281,19 @@ class Potential(Block):
         for prof, fams in self.shares.items():
             for fam, vals in fams.items():
                 if len(vals) != n:
-                    raise ValueError(f"shares.{prof}.{fam} has {len(vals)} values, years has {n}")
+                    raise ValueError(
+                        _("{field} has {n} values, years has {years}").format(
+                            field=f"shares.{prof}.{fam}", n=len(vals), years=n
+                        )
+                    )
             for k in range(n):
                 total = sum(vals[k] for vals in fams.values())
                 if total > 1 + SHARE_TOL:
                     raise ValueError(
-                        f"shares.{prof} sums to {total:.3g} > 1 in {self.years[k]}: "
-                        "a profession cannot free more than all of its time"
+                        _(
+                            "{field} sums to {total:.3g} > 1 in {year}: a profession cannot "
+                            "free more than all of its time"
+                        ).format(field=f"shares.{prof}", total=total, year=self.years[k])
                     )
         return self
 
@@ -368,7 +392,7 @@ class Indicators(Block):
     @classmethod
     def _increasing(cls, v: list[float]) -> list[float]:
         if any(b <= a for a, b in itertools.pairwise(v)):
-            raise ValueError(f"age_bands must be strictly increasing, got {v}")
+            raise ValueError(_("age_bands must be strictly increasing, got {v}").format(v=v))
         return v
 
 
@@ -434,21 +458,25 @@ class Scenario(BaseModel):
     @classmethod
     def _n_professions(cls, v: dict) -> dict:
         if not 1 <= len(v) <= 64:
-            raise ValueError(f"needs between 1 and 64 professions, got {len(v)}")
+            raise ValueError(_("needs between 1 and 64 professions, got {n}").format(n=len(v)))
         return v
 
     @field_validator("establishment_types")
     @classmethod
     def _n_types(cls, v: dict) -> dict:
         if not 1 <= len(v) <= 32:
-            raise ValueError(f"needs between 1 and 32 establishment types, got {len(v)}")
+            raise ValueError(
+                _("needs between 1 and 32 establishment types, got {n}").format(n=len(v))
+            )
         return v
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
         errors: list[tuple[tuple, str]] = []
         if self.end_year <= self.start_year:
-            errors.append((("end_year",), f"must be after start_year {self.start_year}"))
+            errors.append(
+                (("end_year",), _("must be after start_year {year}").format(year=self.start_year))
+            )
         types = list(self.establishment_types)
         profs = list(self.professions)
         fams = list(self.technologies.families)
@@ -458,34 +486,54 @@ class Scenario(BaseModel):
                     errors.append(
                         (
                             ("professions", pid, "spread", t),
-                            f"unknown establishment type; allowed: {types}",
+                            _("unknown establishment type; allowed: {names}").format(names=types),
                         )
                     )
         for prof in self.potential.shares:
             if prof not in profs:
                 errors.append(
-                    (("potential", "shares", prof), f"unknown profession; allowed: {profs}")
+                    (
+                        ("potential", "shares", prof),
+                        _("unknown profession; allowed: {names}").format(names=profs),
+                    )
                 )
         for prof in profs:
             if prof not in self.potential.shares:
-                errors.append((("potential", "shares"), f"missing profession {prof!r}"))
+                errors.append(
+                    (("potential", "shares"), _("missing profession {name!r}").format(name=prof))
+                )
         for name in ("base_rate", "initial"):
             table = getattr(self.deployment, name)
             for t in table:
                 if t not in types:
                     errors.append(
-                        (("deployment", name, t), f"unknown establishment type; allowed: {types}")
+                        (
+                            ("deployment", name, t),
+                            _("unknown establishment type; allowed: {names}").format(names=types),
+                        )
                     )
             for t in types:
                 if t not in table:
-                    errors.append((("deployment", name), f"missing establishment type {t!r}"))
+                    errors.append(
+                        (
+                            ("deployment", name),
+                            _("missing establishment type {name!r}").format(name=t),
+                        )
+                    )
             for t, values in table.items():
                 errors.extend(_family_errors(("deployment", name, t), values, fams))
         for prof, shares in self.potential.shares.items():
             errors.extend(_family_errors(("potential", "shares", prof), shares, fams))
         for r in RHYTHMS:
             if r not in self.rhythms:
-                errors.append((("rhythms",), f"missing rhythm {r!r}; need {list(RHYTHMS)}"))
+                errors.append(
+                    (
+                        ("rhythms",),
+                        _("missing rhythm {name!r}; need {names}").format(
+                            name=r, names=list(RHYTHMS)
+                        ),
+                    )
+                )
         for name, years in (
             ("technologies", self.technologies.years),
             ("potential", self.potential.years),
@@ -494,14 +542,18 @@ class Scenario(BaseModel):
                 errors.append(
                     (
                         (name, "years"),
-                        f"must cover {self.start_year}-{self.end_year}, got {years[0]}-{years[-1]}",
+                        _("must cover {start}-{end}, got {first}-{last}").format(
+                            start=self.start_year, end=self.end_year, first=years[0], last=years[-1]
+                        ),
                     )
                 )
         if month_index(self.start_year, self.policy_start) < 1:
             errors.append(
                 (
                     ("policy_start",),
-                    f"{self.policy_start} is before the first simulated month {self.start_year}-01",
+                    _("{month} is before the first simulated month {first}").format(
+                        month=self.policy_start, first=f"{self.start_year}-01"
+                    ),
                 )
             )
         else:  # a policy_start after the last month only matters to an intervention without start
@@ -510,13 +562,23 @@ class Scenario(BaseModel):
             for name in role.families:
                 if name not in fams:
                     errors.append(
-                        (("roles", rid, "families"), f"unknown family {name!r}; allowed: {fams}")
+                        (
+                            ("roles", rid, "families"),
+                            _("unknown family {name!r}; allowed: {names}").format(
+                                name=name, names=fams
+                            ),
+                        )
                     )
             for key, known in (("professions", profs), ("establishment_types", types)):
                 for name in getattr(role, key) or []:
                     if name not in known:
                         errors.append(
-                            (("roles", rid, key), f"unknown name {name!r}; allowed: {known}")
+                            (
+                                ("roles", rid, key),
+                                _("unknown name {name!r}; allowed: {names}").format(
+                                    name=name, names=known
+                                ),
+                            )
                         )
         errors.extend(_mechanism_errors(self.mechanisms, profs, fams))
         if errors:
@@ -548,7 +610,15 @@ class Scenario(BaseModel):
         and ``field`` with the rhythms allowed."""
         if rhythm not in self.rhythms:
             raise ScenarioError(
-                label, [(field, f"unknown rhythm {rhythm!r}; allowed: {list(self.rhythms)}")]
+                label,
+                [
+                    (
+                        field,
+                        _("unknown rhythm {name!r}; allowed: {names}").format(
+                            name=rhythm, names=list(self.rhythms)
+                        ),
+                    )
+                ],
             )
         return rhythm
 
@@ -568,13 +638,18 @@ def _mechanism_errors(mech: Mechanisms, profs: list[str], fams: list[str]) -> li
     for fam, values in co.exposure.items():
         if fam not in fams:
             errors.append(
-                (("mechanisms", "cohorts", "exposure", fam), f"unknown family; allowed: {fams}")
+                (
+                    ("mechanisms", "cohorts", "exposure", fam),
+                    _("unknown family; allowed: {names}").format(names=fams),
+                )
             )
         elif len(values) != len(co.years):
             errors.append(
                 (
                     ("mechanisms", "cohorts", "exposure", fam),
-                    f"has {len(values)} values for {len(co.years)} years",
+                    _("has {n} values for {years} years").format(
+                        n=len(values), years=len(co.years)
+                    ),
                 )
             )
     for prof in mech.resistance.share:
@@ -582,7 +657,7 @@ def _mechanism_errors(mech: Mechanisms, profs: list[str], fams: list[str]) -> li
             errors.append(
                 (
                     ("mechanisms", "resistance", "share", prof),
-                    f"unknown profession; allowed: {profs}",
+                    _("unknown profession; allowed: {names}").format(names=profs),
                 )
             )
     for k, rel in enumerate(mech.generations.releases):
@@ -590,7 +665,9 @@ def _mechanism_errors(mech: Mechanisms, profs: list[str], fams: list[str]) -> li
             errors.append(
                 (
                     ("mechanisms", "generations", "releases", k, "family"),
-                    f"unknown family {rel.family!r}; allowed: {fams}",
+                    _("unknown family {name!r}; allowed: {names}").format(
+                        name=rel.family, names=fams
+                    ),
                 )
             )
     return errors
@@ -601,8 +678,17 @@ def _family_errors(path: tuple, values: Mapping[str, Any], families: list[str]) 
     errors = []
     missing = [f for f in families if f not in values]
     if missing:
-        errors.append((path, f"lacks families {missing}; the scenario's families: {families}"))
+        errors.append(
+            (
+                path,
+                _("lacks families {missing}; the scenario's families: {names}").format(
+                    missing=missing, names=families
+                ),
+            )
+        )
     for name in values:
         if name not in families:
-            errors.append(((*path, name), f"unknown family; allowed: {families}"))
+            errors.append(
+                ((*path, name), _("unknown family; allowed: {names}").format(names=families))
+            )
     return errors

@@ -62,9 +62,10 @@ def run_chunk(task: ChunkTask) -> dict[str, Any]:
         runs.append((run_id, params, seed))
     starts = shared_starts(runs)
     for i, (run_id, params, seed) in enumerate(runs):
-        t0 = time.perf_counter()
+        prefix, shared = starts.get(i, (None, 0.0))
+        t0 = time.perf_counter() - shared  # each run counts its share of the prefix
         try:
-            model = start_model(params, seed, starts.get(i))
+            model = start_model(params, seed, prefix)
             model.run()
             out = flat_outputs(model)
             if task.moments is not None:
@@ -103,11 +104,12 @@ def run_chunk(task: ChunkTask) -> dict[str, Any]:
     return {"name": task.name, "rows": rows, "errors": errors, "monthly": frame}
 
 
-def shared_starts(runs: list[tuple[int, dict[str, Any], int]]) -> dict[int, Any]:
+def shared_starts(runs: list[tuple[int, dict[str, Any], int]]) -> dict[int, tuple[Any, float]]:
     """For the runs of a chunk that differ only by their ``policy`` (same seed and other
     parameters: common random numbers), the model of the months before their first policy,
-    simulated once (:mod:`adoption_abm.model.prefix`): ``{index in runs: model}``. Runs whose
-    parameters cannot be resolved are left out (they fail on their own, naming the error)."""
+    simulated once (:mod:`adoption_abm.model.prefix`): ``{index in runs: (model, seconds)}``,
+    ``seconds`` each run's share of the time it took. Runs whose parameters cannot be resolved
+    are left out (they fail on their own, naming the error)."""
     from ..model.prefix import PREFIXES, shared_months
 
     groups: dict[tuple, list[int]] = {}
@@ -119,10 +121,11 @@ def shared_starts(runs: list[tuple[int, dict[str, Any], int]]) -> dict[int, Any]
         )
         key = (seed, tuple(rest))
         groups.setdefault(key, []).append(i)
-    starts: dict[int, Any] = {}
+    starts: dict[int, tuple[Any, float]] = {}
     for members in groups.values():
         if len(members) < 2:
             continue
+        t0 = time.perf_counter()
         try:
             sc, settings = resolve(runs[members[0]][1])
             sets = [interventions_for(resolve(runs[i][1])[1]["policy"], sc) for i in members]
@@ -139,7 +142,8 @@ def shared_starts(runs: list[tuple[int, dict[str, Any], int]]) -> dict[int, Any]
             )
         except Exception:  # each run will report its own error
             continue
-        starts.update(dict.fromkeys(members, prefix))
+        share = (time.perf_counter() - t0) / len(members)
+        starts.update(dict.fromkeys(members, (prefix, share)))
     return starts
 
 
@@ -179,7 +183,20 @@ def auto_chunk_size(exp: Experiment, n_runs: int) -> int:
     agents = scale * sum(p.headcount for p in sc.professions.values())
     months = (end - sc.start_year + 1) * 12
     seconds = 0.01 + SECONDS_PER_AGENT_MONTH * agents * months
-    return max(1, min(math.ceil(TARGET_TASK_SECONDS / seconds), n_runs // 32 or 1))
+    size = max(1, min(math.ceil(TARGET_TASK_SECONDS / seconds), n_runs // 32 or 1))
+    group = policy_group(exp)
+    if group > 1:  # whole replicates, so that a chunk forks its policies from one prefix
+        size = group * max(1, round(size / group))
+    return size
+
+
+def policy_group(exp: Experiment) -> int:
+    """Runs that share a seed and differ by their policy only (common random numbers with the
+    policy varied: the policies of one replicate, for each other design point); 1 otherwise."""
+    spec = exp.parameters.get("policy")
+    if not exp.common_random_numbers or spec is None or not spec.values:
+        return 1
+    return len(spec.values)
 
 
 def check_experiment_size(exp: Experiment, label: Any) -> None:

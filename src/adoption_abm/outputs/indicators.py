@@ -49,6 +49,7 @@ import numpy as np
 import polars as pl
 
 from ..rules.generations import carryover
+from ..rules.memo import memo
 from ..rules.states import MASTERED, USING
 from ..rules.tallies import RISK_UNIT
 from ..scenario.calendar import (
@@ -92,14 +93,19 @@ def memoised(method: Callable[..., Any]) -> Callable[..., Any]:
 
 def potential_table(scenario: Scenario, n_months: int) -> np.ndarray:
     """Potential share per (month, profession, family) at the end of each month 0..n_months."""
-    pot = scenario.potential
-    fams = scenario.families
-    out = np.zeros((n_months + 1, len(scenario.professions), len(fams)))
-    for m in range(n_months + 1):
-        t = scenario.start_year + m / MONTHS
-        for p, pid in enumerate(scenario.profession_ids):
-            for f, fam in enumerate(fams):
-                out[m, p, f] = table_at(pot.years, pot.shares[pid][fam], t)
+    cache = memo(scenario).setdefault("potential_table", {})
+    out = cache.get(n_months)
+    if out is None:
+        pot = scenario.potential
+        fams = scenario.families
+        out = np.zeros((n_months + 1, len(scenario.professions), len(fams)))
+        for m in range(n_months + 1):
+            t = scenario.start_year + m / MONTHS
+            for p, pid in enumerate(scenario.profession_ids):
+                for f, fam in enumerate(fams):
+                    out[m, p, f] = table_at(pot.years, pot.shares[pid][fam], t)
+        out.setflags(write=False)  # shared by every run of the scenario (rules.memo)
+        cache[n_months] = out
     return out
 
 

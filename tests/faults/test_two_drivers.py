@@ -35,7 +35,8 @@ def communicate(proc: subprocess.Popen) -> tuple[int, str]:
 
 def test_a_second_run_is_refused_while_the_first_writes(tmp_path, references):
     out = tmp_path / "out"
-    first = start(*run_args(out, 1), patch=inject(delay=0.5))  # slow writes: holds the folder
+    first = start(*run_args(out, 1), patch=inject(delay=1.5))  # slow writes hold the folder
+    # (1.5 s a write: longer than a second process takes to start on a loaded 2-core machine)
     try:
         wait_for(lambda: (tmp_path / ".out.lock").exists(), proc=first)
         second = run(*run_args(out, 2))

@@ -21,6 +21,7 @@ from .options import (
     Scale,
     ScenarioName,
     Seed,
+    Threads,
     scenario_from_options,
     sigterm_interrupts,
 )
@@ -89,6 +90,7 @@ def run(
     overwrite: Overwrite = False,
     force: Force = False,
     progress: Progress = True,
+    threads: Threads = None,
 ) -> None:
     """Run one simulation; write summary.json, timeseries.parquet, indicators.parquet,
     breakdown.parquet and the resolved scenario (scenario.toml) to OUT as a whole: the folder
@@ -108,7 +110,7 @@ def run(
     try:
         with RunFolder(out, overwrite=overwrite) as folder:  # checked, locked: before any work
             t0 = time.perf_counter()
-            model = _simulate(sc, rhythm, seed, scale, engine, force, progress)
+            model = _simulate(sc, rhythm, seed, scale, engine, force, progress, threads)
             seconds = time.perf_counter() - t0
             summary = _write_run(folder, model, sc, policy, seconds)
             folder.commit()
@@ -125,11 +127,29 @@ def run(
     typer.echo(msg)
 
 
-def _simulate(sc, rhythm: str, seed: int, scale: float, engine: str, force: bool, progress: bool):
+def _simulate(
+    sc,
+    rhythm: str,
+    seed: int,
+    scale: float,
+    engine: str,
+    force: bool,
+    progress: bool,
+    threads: int | None = None,
+):
+    """The run, its kernel on ``threads`` threads (``None``: every CPU this process may use)."""
+    from ..batch.executors import available_cpus
     from ..model.model import AdoptionModel
 
     model = AdoptionModel(
-        sc, rhythm=rhythm, scale=scale, engine=engine, seed=seed, agents="none", force=force
+        sc,
+        rhythm=rhythm,
+        scale=scale,
+        engine=engine,
+        seed=seed,
+        agents="none",
+        force=force,
+        threads=threads or available_cpus(),
     )
     return model.run(progress=progress and sys.stderr.isatty())
 

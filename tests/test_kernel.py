@@ -812,15 +812,17 @@ def test_debug_build_checks_every_index(tmp_path):
     model = AdoptionModel(seed=1, scale=0.002, engine="reference", agents="none")
     par, key = model.month_params(1), np.uint64(1)
 
-    def run(pop=model.pop, net=model.network):
-        step(pop, model.est, net, par, key, np.empty_like(pop.state))
+    def run(pop=model.pop, net=model.network, threads=1):
+        step(pop, model.est, net, par, key, np.empty_like(pop.state), threads=threads)
 
     run()
-    for column, bad in (("establishment", model.est.n), ("profession", len(par.p) + 5)):
-        pop = copy_pop(model.pop)
-        getattr(pop, column)[7] = bad
-        with pytest.raises(IndexError):
-            run(pop=pop)
+    run(threads=2)
+    for threads in (1, 2):  # on two threads, raised in the second block (row n - 7)
+        for column, bad in (("establishment", model.est.n), ("profession", len(par.p) + 5)):
+            pop = copy_pop(model.pop)
+            getattr(pop, column)[7 if threads == 1 else pop.n - 7] = bad
+            with pytest.raises(IndexError):
+                run(pop=pop, threads=threads)
     indices = model.network.indices.copy()
     indices[3] = model.pop.n
     with pytest.raises(IndexError, match="past"):

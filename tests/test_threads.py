@@ -106,6 +106,19 @@ def test_one_busy_month_is_identical_for_any_thread_count(lazy):
                 )
 
 
+def test_many_blocks_a_thread_are_identical():
+    """More rows than a few blocks (``_kernels.BLOCK_ROWS``), so each thread runs several
+    blocks, in whatever order the dynamic schedule hands them out: one busy month, 1, 2 and 3
+    threads, against the reference."""
+    model, par = busy_state(seed=6, scale=0.04)
+    assert model.pop.n > 2 * _kernels.BLOCK_ROWS
+    ref = one_step(model, par, rules.professionals_step, 3)
+    for threads in (1, 2, 3):
+        got = one_step(model, par, engines.get_engine("cython", threads=threads), 3)
+        for label, a, b in zip(STEP_FIELDS, ref, got, strict=True):
+            assert np.array_equal(a, b), f"{threads} threads: {label} differs"
+
+
 def test_more_threads_than_professionals():
     """Six professionals on the complete network, every family deployed, 8 threads: one block
     (the rows are not split finer than one a thread), the results of one thread."""
@@ -215,3 +228,21 @@ def test_cli_threads_give_the_same_files(tmp_path):
     a, b = (json.loads((outs[t] / "summary.json").read_text()) for t in ("1", "2"))
     a.pop("seconds"), b.pop("seconds")
     assert a == b
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_threads_wait_asleep_unless_the_environment_says_otherwise(given, expected):
+    """``adoption_abm.engines`` sets OMP_WAIT_POLICY=PASSIVE before the OpenMP runtime loads
+    (spinning threads were several times slower on a shared machine), and keeps a user's
+    value."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if given is not None:
+        env["OMP_WAIT_POLICY"] = given
+    code = "import os, adoption_abm.engines._kernels; print(os.environ['OMP_WAIT_POLICY'])"
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == expected

@@ -35,17 +35,23 @@ the ties' states):
   the training uniform before the (dearer) eligibility test, which only the few professionals
   below their training probability need;
 * no Python object, no memoryview slicing, no exception check inside the ``nogil`` loop (in the
-  normal build: the debug build checks every index and raises ``IndexError``).
+  normal build: the debug build checks every index and raises ``IndexError``);
+* ``threads``: the rows are cut into contiguous blocks of about ``BLOCK`` rows (an OpenMP
+  ``prange``, dynamic schedule: each thread streams whole blocks of the columns and ties, and
+  a thread that loses its core to another job holds up one block, not half the rows); the
+  packing pre-pass is split the same way. Each block writes only its own rows of the outputs
+  and its thread's copy of the tallies (``Tallies``), summed afterwards: integer sums, exact.
+  Every scratch value is a local of ``month_rows``, so the blocks share nothing they write.
 
 Randomness is counter-based (``rules.stream``): the uniform of professional ``i``, slot ``s``
 is a pure function of the month's key and ``(i, s)``, so results do not depend on the order
-professionals are visited in, nor on which of them are skipped.
+professionals are visited in, nor on which of them are skipped, nor on the number of threads.
 """
 
 import numpy as np
 
 cimport cython
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 from libc.math cimport floor, frexp, ldexp
 from libc.stdint cimport INT64_MAX, int32_t, int64_t, uint8_t, uint64_t
 
@@ -83,6 +89,8 @@ cdef extern from *:
 cdef enum:
     N_MASKS = 1 << (2 * MAX_FAMILIES)  # values of a packed state byte
 
+BLOCK_ROWS = BLOCK
+"""Rows a block of the threads' schedule (``_kernels.pxd``: ``BLOCK``; for tests)."""
 OPENMP = bool(ABM_OPENMP)
 """True if this build has OpenMP (``setup.py`` falls back to a serial build without it): then
 ``professionals_step(..., threads=k)`` runs its ``k`` blocks on ``k`` threads, else one after
@@ -569,18 +577,21 @@ def professionals_step(
     The bound is used only when every factor is non-negative (checked each month and for each
     professional); otherwise the ties are read.
 
-    ``threads`` (>= 1): OpenMP threads (a build without OpenMP runs them one after the other).
-    The professionals are cut into ``threads`` contiguous blocks, one a thread (static
-    schedule); each block writes only its own rows of ``new_state``, ``skill`` and ``trained``
-    and its own copy of the tallies, summed afterwards (integers: exact). The uniforms are a
-    pure function of (month key, row), so the results are identical for every thread count.
+    ``threads`` (>= 1): OpenMP threads (a build without OpenMP runs on one). The professionals
+    are cut into contiguous blocks of about ``BLOCK`` rows (at least one a thread), handed to
+    the threads as they become free (dynamic schedule: on a machine shared with other jobs, a
+    thread that loses its core holds up one block, not a fixed share of the rows). A block
+    writes only its own rows of ``new_state``, ``skill`` and ``trained``, and its thread's own
+    copy of the tallies, summed afterwards (integers: exact whatever thread counted which
+    row). The uniforms are a pure function of (month key, row), so the results are identical
+    for every thread count and every assignment of blocks to threads.
     """
     if threads < 1:
         raise ValueError(f"threads must be an integer >= 1, got {threads}")
     check_step(net, pop, est, month, cube, risk, legacy, courses)
-    cdef int n_blocks = threads if pop.n >= threads else 1
-    # one copy of each tally per block (block 0 writes into the caller's arrays)
-    shape = (n_blocks - 1,)
+    cdef int n_threads = threads if pop.n >= threads else 1
+    # one copy of each tally a thread (thread 0 writes into the caller's arrays)
+    shape = (n_threads - 1,)
     cdef int64_t[:, :, :, :, :, ::1] cube_b = np.zeros(shape + np.asarray(cube).shape, np.int64)
     cdef int64_t[:, :, ::1] risk_b = np.zeros(shape + np.asarray(risk).shape, np.int64)
     cdef int64_t[:, :, ::1] legacy_b = np.zeros(shape + np.asarray(legacy).shape, np.int64)
@@ -588,14 +599,14 @@ def professionals_step(
     cdef Tallies tallies = Tallies(cube, risk, legacy, courses, cube_b, risk_b, legacy_b,
                                    courses_b)
     if pop.n_families == 1:
-        month_loop(<const Row1*>NULL, net, pop, est, month, tallies, lazy, n_blocks)
+        month_loop(<const Row1*>NULL, net, pop, est, month, tallies, lazy, n_threads)
     elif pop.n_families == 2:
-        month_loop(<const Row2*>NULL, net, pop, est, month, tallies, lazy, n_blocks)
+        month_loop(<const Row2*>NULL, net, pop, est, month, tallies, lazy, n_threads)
     elif pop.n_families == 3:
-        month_loop(<const Row3*>NULL, net, pop, est, month, tallies, lazy, n_blocks)
+        month_loop(<const Row3*>NULL, net, pop, est, month, tallies, lazy, n_threads)
     else:
-        month_loop(<const Row4*>NULL, net, pop, est, month, tallies, lazy, n_blocks)
-    if n_blocks > 1:  # in block order (integer sums: any order gives the same)
+        month_loop(<const Row4*>NULL, net, pop, est, month, tallies, lazy, n_threads)
+    if n_threads > 1:  # in thread order (integer sums: any order gives the same)
         for name, total, parts in (("cube", cube, cube_b), ("risk", risk, risk_b),
                                    ("legacy", legacy, legacy_b),
                                    ("courses", courses, courses_b)):
@@ -606,8 +617,8 @@ def professionals_step(
 
 @cython.final
 cdef class Tallies:
-    """The month's tallies (OUT): the caller's arrays, written by block 0, and one more copy
-    per further block (axis 0 of ``*_b``: block ``k`` writes ``*_b[k - 1]``)."""
+    """The month's tallies (OUT): the caller's arrays, written by thread 0, and one more copy
+    per further thread (axis 0 of ``*_b``: thread ``k`` writes ``*_b[k - 1]``)."""
 
     cdef int64_t[:, :, :, :, ::1] cube
     cdef int64_t[:, ::1] risk
@@ -628,27 +639,27 @@ cdef class Tallies:
         self.legacy_b = legacy_b
         self.courses_b = courses_b
 
-    cdef inline int64_t* cell(self, int blk, Py_ssize_t pr, Py_ssize_t band,
+    cdef inline int64_t* cell(self, int tid, Py_ssize_t pr, Py_ssize_t band,
                               Py_ssize_t et) noexcept nogil:
-        """Block ``blk``'s cube cell ``[pr, band, et, 0, 0]`` (F x N_STATES counters)."""
-        if blk == 0:
+        """Thread ``tid``'s cube cell ``[pr, band, et, 0, 0]`` (F x N_STATES counters)."""
+        if tid == 0:
             return &self.cube[pr, band, et, 0, 0]
-        return &self.cube_b[blk - 1, pr, band, et, 0, 0]
+        return &self.cube_b[tid - 1, pr, band, et, 0, 0]
 
-    cdef inline int64_t* risk_row(self, int blk, Py_ssize_t pr) noexcept nogil:
-        if blk == 0:
+    cdef inline int64_t* risk_row(self, int tid, Py_ssize_t pr) noexcept nogil:
+        if tid == 0:
             return &self.risk[pr, 0]
-        return &self.risk_b[blk - 1, pr, 0]
+        return &self.risk_b[tid - 1, pr, 0]
 
-    cdef inline int64_t* legacy_row(self, int blk, Py_ssize_t pr) noexcept nogil:
-        if blk == 0:
+    cdef inline int64_t* legacy_row(self, int tid, Py_ssize_t pr) noexcept nogil:
+        if tid == 0:
             return &self.legacy[pr, 0]
-        return &self.legacy_b[blk - 1, pr, 0]
+        return &self.legacy_b[tid - 1, pr, 0]
 
-    cdef inline int64_t* courses_at(self, int blk, Py_ssize_t pr) noexcept nogil:
-        if blk == 0:
+    cdef inline int64_t* courses_at(self, int tid, Py_ssize_t pr) noexcept nogil:
+        if tid == 0:
             return &self.courses[pr]
-        return &self.courses_b[blk - 1, pr]
+        return &self.courses_b[tid - 1, pr]
 
 
 cdef struct Shared:
@@ -670,11 +681,11 @@ cdef int month_loop(
     Month month,
     Tallies tallies,
     bint lazy,
-    int n_blocks,
+    int n_threads,
 ) except -1:
-    """The month for every professional (see ``professionals_step``), in ``n_blocks``
-    contiguous blocks of rows, one an OpenMP thread. Only the type of ``row`` matters:
-    ``sizeof(Row)`` is F; the pointer is not read."""
+    """The month for every professional (see ``professionals_step``), in contiguous blocks of
+    rows on ``n_threads`` OpenMP threads. Only the type of ``row`` matters: ``sizeof(Row)`` is
+    F; the pointer is not read."""
     cdef const uint8_t[:, ::1] deployed = est.deployed
     cdef const double[::1] p = month.p
     cdef const double[::1] q = month.q
@@ -691,6 +702,8 @@ cdef int month_loop(
     cdef uint8_t[::1] mask = np.empty(n + 1, dtype=np.uint8)  # packed states (see module doc)
     cdef uint8_t[::1] dep = np.empty(n_est + 1, dtype=np.uint8)  # packed deployed families
     cdef Shared sh
+    # blocks of about BLOCK rows, at least one a thread
+    cdef Py_ssize_t n_blocks = max(<Py_ssize_t>n_threads, (n + BLOCK - 1) // BLOCK)
     cdef Py_ssize_t chunk = (n + n_blocks - 1) // n_blocks
     sh.mask = &mask[0]
     sh.dep = &dep[0]
@@ -698,7 +711,7 @@ cdef int month_loop(
 
     with nogil:
         # pre-pass: pack states (in the threads' blocks) and deployments into one byte each
-        for blk in prange(n_blocks, schedule="static", chunksize=1, num_threads=n_blocks):
+        for blk in prange(n_blocks, schedule="dynamic", chunksize=1, num_threads=n_threads):
             pack_states(pop.state, nf, &mask[0], blk * chunk, min(n, (blk + 1) * chunk))
         for e in range(n_est):
             dm = 0
@@ -725,9 +738,10 @@ cdef int month_loop(
                 sh.bounded = sh.bounded and adopt_mult[pr, f] >= 0.0
                 sh.quits = sh.quits or quit_mult[pr, f] > 0.0
 
-        # the rows: block blk is rows [blk * chunk, (blk + 1) * chunk), its tallies copy blk
-        for blk in prange(n_blocks, schedule="static", chunksize=1, num_threads=n_blocks):
-            month_rows(row, net, pop, est, month, tallies, &sh, <int>blk, blk * chunk,
+        # the rows: block blk is rows [blk * chunk, (blk + 1) * chunk), counted in the
+        # tallies' copy of the thread that runs it
+        for blk in prange(n_blocks, schedule="dynamic", chunksize=1, num_threads=n_threads):
+            month_rows(row, net, pop, est, month, tallies, &sh, threadid(), blk * chunk,
                        min(n, (blk + 1) * chunk))
     return 0
 
@@ -740,13 +754,14 @@ cdef int month_rows(
     Month month,
     Tallies tallies,
     const Shared* sh,
-    int blk,
+    int tid,
     Py_ssize_t start,
     Py_ssize_t stop,
 ) except -1 nogil:
-    """Rows ``start`` to ``stop - 1`` of the month (one thread's block ``blk``): their new
-    states, skills and training (own rows only) and the block's copy of the tallies. Every
-    scratch value is a local of this call, so two blocks share nothing they write."""
+    """Rows ``start`` to ``stop - 1`` of the month (a block, run by thread ``tid``): their new
+    states, skills and training (own rows only), counted in thread ``tid``'s copy of the
+    tallies. Every scratch value is a local of this call, so two blocks share nothing they
+    write."""
     # network
     cdef const int32_t[::1] indptr = net.indptr
     cdef bint complete = net.complete
@@ -906,21 +921,21 @@ cdef int month_rows(
                             pick -= 1
                     trained[i, chosen] = 1
                     skill[i] = <float>(sk + r.train_skill_gain * (1.0 - sk))
-                    tallies.courses_at(blk, pr)[0] += 1
+                    tallies.courses_at(tid, pr)[0] += 1
 
-        # tallies (this block's copy)
+        # tallies (this thread's copy)
         age = r.t_end - <double>birth[i]
         band = 0
         for b in range(n_edges):
             band += age >= age_edges[b]
         et = est_type[e]
-        cell = tallies.cell(blk, pr, band, et)
+        cell = tallies.cell(tid, pr, band, et)
         masters = False
         for f in range(nf):
             cell[N_STATES * f + ns[f]] += 1
             masters = masters or ns[f] == 2
             if ns[f] == 1 and (sup_l >> f) & 1:
-                tallies.legacy_row(blk, pr)[f] += 1
+                tallies.legacy_row(tid, pr)[f] += 1
         if masters:  # rules.tallies.shortfall_milli
             short = 1.0 - (<double>skill[i] - <double>skill0[i]) / r.risk_gain
             if short < 0.0:
@@ -929,7 +944,7 @@ cdef int month_rows(
                 short = 1.0
             short = short * risk_keep[pr]
             milli = <int64_t>floor(short * 1000.0)
-            risk_row = tallies.risk_row(blk, pr)
+            risk_row = tallies.risk_row(tid, pr)
             for f in range(nf):
                 if ns[f] == 2:
                     risk_row[f] += milli

@@ -639,28 +639,6 @@ cdef class Tallies:
         self.legacy_b = legacy_b
         self.courses_b = courses_b
 
-    cdef inline int64_t* cell(self, int tid, Py_ssize_t pr, Py_ssize_t band,
-                              Py_ssize_t et) noexcept nogil:
-        """Thread ``tid``'s cube cell ``[pr, band, et, 0, 0]`` (F x N_STATES counters)."""
-        if tid == 0:
-            return &self.cube[pr, band, et, 0, 0]
-        return &self.cube_b[tid - 1, pr, band, et, 0, 0]
-
-    cdef inline int64_t* risk_row(self, int tid, Py_ssize_t pr) noexcept nogil:
-        if tid == 0:
-            return &self.risk[pr, 0]
-        return &self.risk_b[tid - 1, pr, 0]
-
-    cdef inline int64_t* legacy_row(self, int tid, Py_ssize_t pr) noexcept nogil:
-        if tid == 0:
-            return &self.legacy[pr, 0]
-        return &self.legacy_b[tid - 1, pr, 0]
-
-    cdef inline int64_t* courses_at(self, int tid, Py_ssize_t pr) noexcept nogil:
-        if tid == 0:
-            return &self.courses[pr]
-        return &self.courses_b[tid - 1, pr]
-
 
 cdef struct Shared:
     # What the month's pre-pass computes once for every row (IN for the blocks).
@@ -816,9 +794,18 @@ cdef int month_rows(
     cdef double sk, base, sm, x, v, tp, age, short
     cdef uint64_t ctr
     cdef int64_t* cell
-    cdef int64_t* risk_row
-    cdef int64_t* legacy_row
     cdef const uint8_t* mask_p = sh.mask
+    # the month's pre-pass values as locals (no reload after each byte written)
+    cdef double a_bound[MAX_FAMILIES]
+    cdef int64_t tot[MAX_FAMILIES]
+    for f in range(nf):
+        a_bound[f] = sh.a_bound[f]
+        tot[f] = sh.tot[f]
+    # this thread's copy of the tallies
+    cdef int64_t[:, :, :, :, ::1] cube = tallies.cube if tid == 0 else tallies.cube_b[tid - 1]
+    cdef int64_t[:, ::1] risk = tallies.risk if tid == 0 else tallies.risk_b[tid - 1]
+    cdef int64_t[:, ::1] legacy = tallies.legacy if tid == 0 else tallies.legacy_b[tid - 1]
+    cdef int64_t[::1] courses = tallies.courses if tid == 0 else tallies.courses_b[tid - 1]
     cdef const uint8_t* dep = sh.dep
     cdef const int32_t* indices_p = sh.indices
 
@@ -848,7 +835,7 @@ cdef int month_rows(
         if need and bounded and base >= 0.0:
             for f in range(nf):
                 if (need >> f) & 1:
-                    x = adoption_hazard(sh.a_bound[f], base, adopt_mult[pr, f],
+                    x = adoption_hazard(a_bound[f], base, adopt_mult[pr, f],
                                         trained[i, f] == 1, adopt_boost,
                                         (sup_m >> f) & 1, mentor_adopt)
                     if uniform(key, ctr + f) >= x:
@@ -862,7 +849,7 @@ cdef int month_rows(
             deg = n - 1
             if need:
                 for f in range(nf):
-                    n_use[f] = <int>(sh.tot[f] - ((mi >> f) & 1))
+                    n_use[f] = <int>(tot[f] - ((mi >> f) & 1))
         else:
             lo = indptr[i]
             hi = indptr[i + 1]
@@ -921,7 +908,7 @@ cdef int month_rows(
                             pick -= 1
                     trained[i, chosen] = 1
                     skill[i] = <float>(sk + r.train_skill_gain * (1.0 - sk))
-                    tallies.courses_at(tid, pr)[0] += 1
+                    courses[pr] += 1
 
         # tallies (this thread's copy)
         age = r.t_end - <double>birth[i]
@@ -929,13 +916,13 @@ cdef int month_rows(
         for b in range(n_edges):
             band += age >= age_edges[b]
         et = est_type[e]
-        cell = tallies.cell(tid, pr, band, et)
+        cell = &cube[pr, band, et, 0, 0]
         masters = False
         for f in range(nf):
             cell[N_STATES * f + ns[f]] += 1
             masters = masters or ns[f] == 2
             if ns[f] == 1 and (sup_l >> f) & 1:
-                tallies.legacy_row(tid, pr)[f] += 1
+                legacy[pr, f] += 1
         if masters:  # rules.tallies.shortfall_milli
             short = 1.0 - (<double>skill[i] - <double>skill0[i]) / r.risk_gain
             if short < 0.0:
@@ -944,10 +931,9 @@ cdef int month_rows(
                 short = 1.0
             short = short * risk_keep[pr]
             milli = <int64_t>floor(short * 1000.0)
-            risk_row = tallies.risk_row(tid, pr)
             for f in range(nf):
                 if ns[f] == 2:
-                    risk_row[f] += milli
+                    risk[pr, f] += milli
     return 0
 
 

@@ -36,13 +36,60 @@ flags = (
     ["-O3", "-ffp-contract=off", "-fno-fast-math"] if os.name != "nt" else ["/O2", "/fp:precise"]
 )
 
+
+OPENMP_TEST = """
+#include <omp.h>
+int main(void) {
+    int n = 0;
+    #pragma omp parallel num_threads(2) reduction(+:n)
+    n += omp_get_num_threads() > 0;
+    return n > 0 ? 0 : 1;
+}
+"""
+
+
+def openmp_flags() -> list[str]:
+    """The compiler's OpenMP flag if it compiles and links a test program with it, else ``[]``
+    (the kernel's ``prange`` then runs its blocks one after the other: same results). As
+    scikit-learn's ``check_openmp_support``: try it rather than guess from the compiler's name.
+    ``ADOPTION_ABM_OPENMP=0`` builds without it."""
+    if os.environ.get("ADOPTION_ABM_OPENMP") == "0":
+        return []
+    import tempfile
+    import warnings
+
+    from setuptools._distutils.ccompiler import new_compiler
+    from setuptools._distutils.errors import CompileError, LinkError
+    from setuptools._distutils.sysconfig import customize_compiler
+
+    flag = "/openmp" if os.name == "nt" else "-fopenmp"
+    compiler = new_compiler()
+    customize_compiler(compiler)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "test_openmp.c"
+        src.write_text(OPENMP_TEST, encoding="utf-8")
+        try:
+            objects = compiler.compile([str(src)], output_dir=tmp, extra_postargs=[flag])
+            compiler.link_executable(objects, "test_openmp", output_dir=tmp, extra_postargs=[flag])
+        except (CompileError, LinkError, OSError):
+            warnings.warn(
+                "the C compiler does not support OpenMP: building a single-threaded kernel "
+                "(--threads then runs the blocks one after the other, same results)",
+                stacklevel=1,
+            )
+            return []
+    return [flag]
+
+
+openmp = openmp_flags()
 extensions = [
     Extension(
         "adoption_abm.engines._kernels",
         ["src/adoption_abm/engines/_kernels.pyx"],
         include_dirs=[np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=flags,
+        extra_compile_args=flags + openmp,
+        extra_link_args=openmp if os.name != "nt" else [],
     )
 ]
 

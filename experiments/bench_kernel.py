@@ -61,8 +61,8 @@ DIRECTIVES = {
     "cdivision": True,
 }
 """``setup.py``'s directives for the normal build (ADOPTION_ABM_DEBUG unset)."""
-FLAGS = ["-O3", "-ffp-contract=off", "-fno-fast-math"]
-"""``setup.py``'s compiler flags (POSIX)."""
+FLAGS = ["-O3", "-ffp-contract=off", "-fno-fast-math", "-fopenmp"]
+"""``setup.py``'s compiler flags (POSIX, with OpenMP: also given to the linker)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -101,6 +101,7 @@ def build_kernel(name: str, pyx: str, pxd: str | None, directory: Path) -> Modul
         include_dirs=[np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=FLAGS,
+        extra_link_args=[f for f in FLAGS if f == "-fopenmp"],
     )
     modules = cythonize([ext], compiler_directives=DIRECTIVES, quiet=True, force=True)
     dist = Distribution({"ext_modules": modules})
@@ -171,6 +172,20 @@ def abi3_step(kernels, pop, est, net, par, key, new_state, *, lazy=True):
     return cube, risk
 
 
+class WithoutThreads:
+    """An ABI 4 kernel (up to main at 19fa8b9) seen through ABI 5's call: the same arguments
+    without the trailing thread count (ABI 4 runs on one thread)."""
+
+    def __init__(self, kernels: ModuleType) -> None:
+        self.kernels = kernels
+
+    def __getattr__(self, name: str):
+        return getattr(self.kernels, name)
+
+    def professionals_step(self, *args):
+        return self.kernels.professionals_step(*args[:-1])
+
+
 def stepper(kernels: ModuleType, lazy: bool):
     """The step function of a built kernel, with the reference's signature."""
     abi = getattr(kernels, "ABI", 1)
@@ -178,6 +193,9 @@ def stepper(kernels: ModuleType, lazy: bool):
         return lambda *args: abi2_step(kernels, *args, lazy=lazy)
     if abi == 3:
         return lambda *args: abi3_step(kernels, *args, lazy=lazy)
+    if abi == 4:
+        old = WithoutThreads(kernels)
+        return lambda *args: registry.cython_step(*args, lazy=lazy, kernels=old)
     if abi == registry.KERNEL_ABI:
         return lambda *args: registry.cython_step(*args, lazy=lazy, kernels=kernels)
     raise SystemExit(f"no caller for a kernel of ABI {abi}")

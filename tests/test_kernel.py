@@ -3,11 +3,12 @@
 Every state array and every tally (cube, downgrading risk, legacy users, courses, mentoring
 load) is compared after every month, between the reference (NumPy) and the kernel in both of its
 modes (``lazy``: ties skipped when the month's uniforms rule out every transition that reads
-them; ``scan``: ties read whenever a decision depends on them), over several seeds, scales,
-rhythms and networks: with every mechanism of version 2 on (the built-in scenario: mentoring
-pairings, resisters, discontinuance, generations, cohorts, downgrading), with stronger settings
-of each, and with every one off (``CORE_RULES``); on the complete network of the Bass limit (with
-resisters and discontinuance); on inputs built to defeat the shortcuts (negative factors,
+them; ``scan``: ties read whenever a decision depends on them) and on three threads, over
+several seeds, scales, rhythms and networks: with every mechanism of version 2 on (the
+built-in scenario: mentoring pairings, resisters, discontinuance, generations, cohorts,
+downgrading), with stronger settings of each, and with every one off (``CORE_RULES``); on the
+complete network of the Bass limit (with resisters and discontinuance); on inputs built to
+defeat the shortcuts (negative factors,
 random mentored, legacy and resister flags, degrees past the kernel's tables and packed
 counters), with one to four technology families, and in a debug build that checks every index.
 """
@@ -64,6 +65,8 @@ def steppers() -> dict[str, engines.StepFunction]:
         "reference": engines.get_engine("reference"),
         "cython-lazy": engines.get_engine("cython"),
         "cython-scan": engines.get_engine("cython", lazy=False),
+        # three OpenMP threads (uneven blocks): the same results as one (tests/test_threads.py)
+        "cython-3-threads": engines.get_engine("cython", threads=3),
     }
 
 
@@ -809,15 +812,17 @@ def test_debug_build_checks_every_index(tmp_path):
     model = AdoptionModel(seed=1, scale=0.002, engine="reference", agents="none")
     par, key = model.month_params(1), np.uint64(1)
 
-    def run(pop=model.pop, net=model.network):
-        step(pop, model.est, net, par, key, np.empty_like(pop.state))
+    def run(pop=model.pop, net=model.network, threads=1):
+        step(pop, model.est, net, par, key, np.empty_like(pop.state), threads=threads)
 
     run()
-    for column, bad in (("establishment", model.est.n), ("profession", len(par.p) + 5)):
-        pop = copy_pop(model.pop)
-        getattr(pop, column)[7] = bad
-        with pytest.raises(IndexError):
-            run(pop=pop)
+    run(threads=2)
+    for threads in (1, 2):  # on two threads, raised in the second block (row n - 7)
+        for column, bad in (("establishment", model.est.n), ("profession", len(par.p) + 5)):
+            pop = copy_pop(model.pop)
+            getattr(pop, column)[7 if threads == 1 else pop.n - 7] = bad
+            with pytest.raises(IndexError):
+                run(pop=pop, threads=threads)
     indices = model.network.indices.copy()
     indices[3] = model.pop.n
     with pytest.raises(IndexError, match="past"):

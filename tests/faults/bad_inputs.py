@@ -694,6 +694,11 @@ def _cases() -> list[Case]:
     ):
         c.append(cli("choices", " ".join(a for a in args if a not in SMALL), *args, words=words))
     # executors ---------------------------------------------------------------------------------
+    for value in ("0", "-1", "two", "2.5", "5000"):
+        c.append(
+            cli("executor", f"run --threads {value}", "run", "--threads", value, *SMALL,
+                words=("--threads",))
+        )  # fmt: skip
     for cmd in ("batch", "compare", "calibrate"):
         first = ("{exp}",) if cmd == "batch" else ()
         extra = ("--replications", "1", *SMALL_COMPARE) if cmd == "compare" else ()
@@ -878,6 +883,11 @@ def _cases() -> list[Case]:
         ("scale=1e9", {"scale": 1e9}, ("scale",)),
         ("engine='gpu'", {"engine": "gpu"}, ("engine",)),
         ("engine=5", {"engine": 5}, ("engine",)),
+        ("threads=0", {"threads": 0}, ("threads",)),
+        ("threads=1.5", {"threads": 1.5}, ("threads",)),
+        ("threads='2'", {"threads": "2"}, ("threads",)),
+        ("threads=True", {"threads": True}, ("threads",)),
+        ("threads=10**6", {"threads": 10**6}, ("threads",)),
         ("agents=-1", {"agents": -1}, ("agents",)),
         ("agents='some'", {"agents": "some"}, ("agents",)),
         ("agents=True", {"agents": True}, ("agents",)),

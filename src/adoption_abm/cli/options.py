@@ -82,6 +82,25 @@ Overrides = Annotated[
     ),
 ]
 Progress = Annotated[bool, typer.Option(help="Show a progress bar (on stderr).")]
+
+
+MAX_THREADS = 1024  # ``engines.registry.MAX_THREADS`` (a test keeps them equal)
+
+
+def _check_threads(value: int | None) -> int | None:
+    if value is not None and not 1 <= value <= MAX_THREADS:
+        fail(f"--threads {value}: must be an integer from 1 to {MAX_THREADS}")
+    return value
+
+
+Threads = Annotated[
+    int | None,
+    typer.Option(
+        metavar="<N>",
+        help="Threads of the compiled kernel (unset: every available CPU); same results.",
+        callback=_check_threads,
+    ),
+]
 Workers = Annotated[
     int | None,
     typer.Option(

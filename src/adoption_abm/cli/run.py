@@ -22,6 +22,7 @@ from .options import (
     Scale,
     ScenarioName,
     Seed,
+    Threads,
     scenario_from_options,
     sigterm_interrupts,
 )
@@ -99,6 +100,7 @@ def run(
             help="Also draw the run's four figures (PNG) into OUT/plots (adoption-abm plot).",
         ),
     ] = False,
+    threads: Threads = None,
 ) -> None:
     """Run one simulation; write summary.json, timeseries.parquet, indicators.parquet,
     breakdown.parquet and the resolved scenario (scenario.toml) to OUT as a whole: the folder
@@ -122,7 +124,7 @@ def run(
     try:
         with RunFolder(out, overwrite=overwrite) as folder:  # checked, locked: before any work
             t0 = time.perf_counter()
-            model = _simulate(sc, rhythm, seed, scale, engine, force, progress)
+            model = _simulate(sc, rhythm, seed, scale, engine, force, progress, threads)
             seconds = time.perf_counter() - t0
             summary = _write_run(folder, model, sc, policy, seconds)
             if plot:  # drawn from the files just written, inside the folder written as a whole
@@ -149,11 +151,29 @@ def run(
     typer.echo(msg)
 
 
-def _simulate(sc, rhythm: str, seed: int, scale: float, engine: str, force: bool, progress: bool):
+def _simulate(
+    sc,
+    rhythm: str,
+    seed: int,
+    scale: float,
+    engine: str,
+    force: bool,
+    progress: bool,
+    threads: int | None = None,
+):
+    """The run, its kernel on ``threads`` threads (``None``: every CPU this process may use)."""
+    from ..batch.executors import available_cpus
     from ..model.model import AdoptionModel
 
     model = AdoptionModel(
-        sc, rhythm=rhythm, scale=scale, engine=engine, seed=seed, agents="none", force=force
+        sc,
+        rhythm=rhythm,
+        scale=scale,
+        engine=engine,
+        seed=seed,
+        agents="none",
+        force=force,
+        threads=threads or available_cpus(),
     )
     return model.run(progress=progress and sys.stderr.isatty())
 

@@ -19,6 +19,7 @@ cdef enum:
     N_STATES = 3  # rules.states: not using, using, mastered
     SHARE_DEG = 40  # shares k / d for degrees d below this come from a table
     AHEAD = 16  # prefetch the ties of the professional this many rows ahead
+    BLOCK = 16384  # rows a block of the threads' dynamic schedule (at least one a thread)
 
 
 cdef struct MonthRates:

@@ -35,19 +35,27 @@ the ties' states):
   the training uniform before the (dearer) eligibility test, which only the few professionals
   below their training probability need;
 * no Python object, no memoryview slicing, no exception check inside the ``nogil`` loop (in the
-  normal build: the debug build checks every index and raises ``IndexError``).
+  normal build: the debug build checks every index and raises ``IndexError``);
+* ``threads``: the rows are cut into contiguous blocks of about ``BLOCK`` rows (an OpenMP
+  ``prange``, dynamic schedule: each thread streams whole blocks of the columns and ties, and
+  a thread that loses its core to another job holds up one block, not half the rows); the
+  packing pre-pass is split the same way. Each block writes only its own rows of the outputs
+  and its thread's copy of the tallies (``Tallies``), summed afterwards: integer sums, exact.
+  Every scratch value is a local of ``month_rows``, so the blocks share nothing they write.
 
 Randomness is counter-based (``rules.stream``): the uniform of professional ``i``, slot ``s``
 is a pure function of the month's key and ``(i, s)``, so results do not depend on the order
-professionals are visited in, nor on which of them are skipped.
+professionals are visited in, nor on which of them are skipped, nor on the number of threads.
 """
 
 import numpy as np
 
+cimport cython
+from cython.parallel cimport prange, threadid
 from libc.math cimport floor, frexp, ldexp
 from libc.stdint cimport INT64_MAX, int32_t, int64_t, uint8_t, uint64_t
 
-ABI = 4
+ABI = 5
 """Bumped whenever ``professionals_step``'s interface changes; ``engines.registry`` checks it,
 so a stale compiled file is reported as such instead of failing with an obscure TypeError."""
 
@@ -59,6 +67,11 @@ cdef extern from *:
     #define ABM_MIX2 0x94D049BB133111EBULL
     #define ABM_TO_UNIT (1.0 / 9007199254740992.0)
     #define ABM_MAX_HAZARD 700.0
+    #ifdef _OPENMP
+    #define ABM_OPENMP 1
+    #else
+    #define ABM_OPENMP 0
+    #endif
     #if defined(__GNUC__) || defined(__clang__)
     #define ABM_PREFETCH(p) __builtin_prefetch((p), 0, 3)
     #else
@@ -71,9 +84,17 @@ cdef extern from *:
     const uint64_t MIX2 "ABM_MIX2"
     const double TO_UNIT "ABM_TO_UNIT"
     const double MAX_HAZARD "ABM_MAX_HAZARD"
+    const int ABM_OPENMP
 
 cdef enum:
     N_MASKS = 1 << (2 * MAX_FAMILIES)  # values of a packed state byte
+
+BLOCK_ROWS = BLOCK
+"""Rows a block of the threads' schedule (``_kernels.pxd``: ``BLOCK``; for tests)."""
+OPENMP = bool(ABM_OPENMP)
+"""True if this build has OpenMP (``setup.py`` falls back to a serial build without it): then
+``professionals_step(..., threads=k)`` runs its ``k`` blocks on ``k`` threads, else one after
+the other (the same results either way)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -452,14 +473,16 @@ ctypedef fused Row:
     Row4
 
 
-cdef inline void pack_states(const uint8_t[:, ::1] state, int nf, uint8_t* mask) noexcept nogil:
-    """mask[i]: bit f if professional i uses or masters family f, bit F + f if it masters it
-    (``nf``: F, the width of ``state``)."""
+cdef inline void pack_states(
+    const uint8_t[:, ::1] state, int nf, uint8_t* mask, Py_ssize_t start, Py_ssize_t stop
+) noexcept nogil:
+    """mask[i] for rows ``start`` to ``stop - 1``: bit f if professional i uses or masters
+    family f, bit F + f if it masters it (``nf``: F, the width of ``state``)."""
     cdef Py_ssize_t i
     cdef unsigned int mi
     cdef int f
     cdef const uint8_t* bits = STATE_BITS[nf - 1]
-    for i in range(state.shape[0]):
+    for i in range(start, stop):
         mi = 0
         for f in range(nf):
             mi = mi | (<unsigned int>bits[state[i, f]] << f)
@@ -536,6 +559,7 @@ def professionals_step(
     int64_t[:, ::1] legacy,
     int64_t[::1] courses,
     bint lazy=True,
+    int threads=1,
 ):
     """One month for every professional; see ``rules.professionals_step`` for the rules.
 
@@ -552,16 +576,79 @@ def professionals_step(
     computed hazard never exceeds that bound: both modes give the same results, bit for bit.
     The bound is used only when every factor is non-negative (checked each month and for each
     professional); otherwise the ties are read.
+
+    ``threads`` (>= 1): OpenMP threads (a build without OpenMP runs on one). The professionals
+    are cut into contiguous blocks of about ``BLOCK`` rows (at least one a thread), handed to
+    the threads as they become free (dynamic schedule: on a machine shared with other jobs, a
+    thread that loses its core holds up one block, not a fixed share of the rows). A block
+    writes only its own rows of ``new_state``, ``skill`` and ``trained``, and its thread's own
+    copy of the tallies, summed afterwards (integers: exact whatever thread counted which
+    row). The uniforms are a pure function of (month key, row), so the results are identical
+    for every thread count and every assignment of blocks to threads.
     """
+    if threads < 1:
+        raise ValueError(f"threads must be an integer >= 1, got {threads}")
     check_step(net, pop, est, month, cube, risk, legacy, courses)
+    cdef int n_threads = threads if pop.n >= threads else 1
+    # one copy of each tally a thread (thread 0 writes into the caller's arrays)
+    shape = (n_threads - 1,)
+    cdef int64_t[:, :, :, :, :, ::1] cube_b = np.zeros(shape + np.asarray(cube).shape, np.int64)
+    cdef int64_t[:, :, ::1] risk_b = np.zeros(shape + np.asarray(risk).shape, np.int64)
+    cdef int64_t[:, :, ::1] legacy_b = np.zeros(shape + np.asarray(legacy).shape, np.int64)
+    cdef int64_t[:, ::1] courses_b = np.zeros(shape + np.asarray(courses).shape, np.int64)
+    cdef Tallies tallies = Tallies(cube, risk, legacy, courses, cube_b, risk_b, legacy_b,
+                                   courses_b)
     if pop.n_families == 1:
-        month_loop(<const Row1*>NULL, net, pop, est, month, cube, risk, legacy, courses, lazy)
+        month_loop(<const Row1*>NULL, net, pop, est, month, tallies, lazy, n_threads)
     elif pop.n_families == 2:
-        month_loop(<const Row2*>NULL, net, pop, est, month, cube, risk, legacy, courses, lazy)
+        month_loop(<const Row2*>NULL, net, pop, est, month, tallies, lazy, n_threads)
     elif pop.n_families == 3:
-        month_loop(<const Row3*>NULL, net, pop, est, month, cube, risk, legacy, courses, lazy)
+        month_loop(<const Row3*>NULL, net, pop, est, month, tallies, lazy, n_threads)
     else:
-        month_loop(<const Row4*>NULL, net, pop, est, month, cube, risk, legacy, courses, lazy)
+        month_loop(<const Row4*>NULL, net, pop, est, month, tallies, lazy, n_threads)
+    if n_threads > 1:  # in thread order (integer sums: any order gives the same)
+        for name, total, parts in (("cube", cube, cube_b), ("risk", risk, risk_b),
+                                   ("legacy", legacy, legacy_b),
+                                   ("courses", courses, courses_b)):
+            a = np.asarray(total)
+            for part in np.asarray(parts):
+                a += part
+
+
+@cython.final
+cdef class Tallies:
+    """The month's tallies (OUT): the caller's arrays, written by thread 0, and one more copy
+    per further thread (axis 0 of ``*_b``: thread ``k`` writes ``*_b[k - 1]``)."""
+
+    cdef int64_t[:, :, :, :, ::1] cube
+    cdef int64_t[:, ::1] risk
+    cdef int64_t[:, ::1] legacy
+    cdef int64_t[::1] courses
+    cdef int64_t[:, :, :, :, :, ::1] cube_b
+    cdef int64_t[:, :, ::1] risk_b
+    cdef int64_t[:, :, ::1] legacy_b
+    cdef int64_t[:, ::1] courses_b
+
+    def __cinit__(self, cube, risk, legacy, courses, cube_b, risk_b, legacy_b, courses_b):
+        self.cube = cube
+        self.risk = risk
+        self.legacy = legacy
+        self.courses = courses
+        self.cube_b = cube_b
+        self.risk_b = risk_b
+        self.legacy_b = legacy_b
+        self.courses_b = courses_b
+
+
+cdef struct Shared:
+    # What the month's pre-pass computes once for every row (IN for the blocks).
+    const uint8_t* mask  # (n + 1,) packed states (see the module's docstring)
+    const uint8_t* dep  # (establishments,) packed deployed families
+    const int32_t* indices  # the ties (CSR), NULL if there are none
+    int64_t tot[MAX_FAMILIES]  # complete network: professionals using each family
+    double a_bound[MAX_FAMILIES]  # p + q: the adoption rate at peer share 1 (lazy bound)
+    bint bounded  # the lazy bound is valid this month
+    bint quits  # any discontinuance this month (else its hazards are not computed)
 
 
 cdef int month_loop(
@@ -570,14 +657,89 @@ cdef int month_loop(
     Professionals pop,
     Establishments est,
     Month month,
-    int64_t[:, :, :, :, ::1] cube,
-    int64_t[:, ::1] risk,
-    int64_t[:, ::1] legacy,
-    int64_t[::1] courses,
+    Tallies tallies,
     bint lazy,
+    int n_threads,
 ) except -1:
-    """The month for every professional (see ``professionals_step``). Only the type of ``row``
-    matters: ``sizeof(Row)`` is F; the pointer is not read."""
+    """The month for every professional (see ``professionals_step``), in contiguous blocks of
+    rows on ``n_threads`` OpenMP threads. Only the type of ``row`` matters: ``sizeof(Row)`` is
+    F; the pointer is not read."""
+    cdef const uint8_t[:, ::1] deployed = est.deployed
+    cdef const double[::1] p = month.p
+    cdef const double[::1] q = month.q
+    cdef const double[:, ::1] adopt_mult = month.adopt_mult
+    cdef const double[:, ::1] quit_mult = month.quit_mult
+    cdef MonthRates r = month.rates
+    cdef Py_ssize_t n = pop.n
+    cdef Py_ssize_t n_est = est.n
+    cdef Py_ssize_t n_prof = month.n_professions
+    cdef int nf = sizeof(Row)
+    cdef Py_ssize_t i, e, blk, lo, hi
+    cdef int f, pr
+    cdef unsigned int dm
+    cdef uint8_t[::1] mask = np.empty(n + 1, dtype=np.uint8)  # packed states (see module doc)
+    cdef uint8_t[::1] dep = np.empty(n_est + 1, dtype=np.uint8)  # packed deployed families
+    cdef Shared sh
+    # blocks of about BLOCK rows, at least one a thread
+    cdef Py_ssize_t n_blocks = max(<Py_ssize_t>n_threads, (n + BLOCK - 1) // BLOCK)
+    cdef Py_ssize_t chunk = (n + n_blocks - 1) // n_blocks
+    sh.mask = &mask[0]
+    sh.dep = &dep[0]
+    sh.indices = &net.indices[0] if net.indices.shape[0] > 0 else NULL
+
+    with nogil:
+        # pre-pass: pack states (in the threads' blocks) and deployments into one byte each
+        for blk in prange(n_blocks, schedule="dynamic", chunksize=1, num_threads=n_threads):
+            pack_states(pop.state, nf, &mask[0], blk * chunk, min(n, (blk + 1) * chunk))
+        for e in range(n_est):
+            dm = 0
+            for f in range(nf):
+                dm = dm | ((deployed[e, f] != 0) << f)
+            dep[e] = <uint8_t>dm
+        for f in range(nf):
+            sh.tot[f] = 0
+        if net.complete:
+            for i in range(n):
+                for f in range(nf):
+                    sh.tot[f] += (mask[i] >> f) & 1
+
+        # the bound: adoption hazards at peer share 1, valid if every factor is non-negative
+        # (and a resister's factor at most 1)
+        sh.bounded = (lazy and 1.0 + r.train_adopt_boost >= 0.0
+                      and 1.0 + r.mentor_adopt_boost >= 0.0
+                      and 0.0 <= r.resist_factor <= 1.0)
+        sh.quits = False
+        for f in range(nf):
+            sh.bounded = sh.bounded and q[f] >= 0.0
+            sh.a_bound[f] = p[f] + q[f] * 1.0
+            for pr in range(n_prof):
+                sh.bounded = sh.bounded and adopt_mult[pr, f] >= 0.0
+                sh.quits = sh.quits or quit_mult[pr, f] > 0.0
+
+        # the rows: block blk is rows [blk * chunk, (blk + 1) * chunk), counted in the
+        # tallies' copy of the thread that runs it
+        for blk in prange(n_blocks, schedule="dynamic", chunksize=1, num_threads=n_threads):
+            month_rows(row, net, pop, est, month, tallies, &sh, threadid(), blk * chunk,
+                       min(n, (blk + 1) * chunk))
+    return 0
+
+
+cdef int month_rows(
+    const Row* row,
+    Network net,
+    Professionals pop,
+    Establishments est,
+    Month month,
+    Tallies tallies,
+    const Shared* sh,
+    int tid,
+    Py_ssize_t start,
+    Py_ssize_t stop,
+) except -1 nogil:
+    """Rows ``start`` to ``stop - 1`` of the month (a block, run by thread ``tid``): their new
+    states, skills and training (own rows only), counted in thread ``tid``'s copy of the
+    tallies. Every scratch value is a local of this call, so two blocks share nothing they
+    write."""
     # network
     cdef const int32_t[::1] indptr = net.indptr
     cdef bint complete = net.complete
@@ -590,12 +752,10 @@ cdef int month_loop(
     cdef const float[::1] skill0 = pop.skill0
     cdef const uint8_t[::1] resist = pop.resist
     cdef const uint8_t[:, ::1] support = pop.support
-    cdef const uint8_t[:, ::1] state = pop.state
     cdef float[::1] skill = pop.skill
     cdef uint8_t[:, ::1] trained = pop.trained
     cdef uint8_t[:, ::1] new_state = pop.new_state
     # establishments
-    cdef const uint8_t[:, ::1] deployed = est.deployed
     cdef const uint8_t[::1] est_type = est.type
     # the month
     cdef const double[::1] p = month.p
@@ -614,8 +774,6 @@ cdef int month_loop(
     cdef uint64_t key = r.key
 
     cdef Py_ssize_t n = pop.n
-    cdef Py_ssize_t n_est = est.n
-    cdef Py_ssize_t n_prof = month.n_professions
     cdef Py_ssize_t n_edges = age_edges.shape[0]
     cdef int nf = sizeof(Row)  # F, a constant in each version of this function
     cdef uint64_t n_slots = <uint64_t>nf + 1  # rules.stream.slots(F); slot F is training
@@ -625,174 +783,157 @@ cdef int month_loop(
     cdef int f, pr, e, et, band, n_elig, pick, chosen
     cdef unsigned int mi, dm, need, ruled_out, sup_m, sup_l
     cdef int64_t deg, milli
-    cdef int64_t tot[MAX_FAMILIES]
     cdef int n_use[MAX_FAMILIES]
     cdef int ns[MAX_FAMILIES]
-    cdef double a_bound[MAX_FAMILIES]
     cdef double x_f[MAX_FAMILIES]
     cdef double d_f[MAX_FAMILIES]
     cdef bint elig[MAX_FAMILIES]
-    cdef bint bounded, resister, masters, quits
+    cdef bint bounded = sh.bounded
+    cdef bint quits = sh.quits
+    cdef bint resister, masters
     cdef double sk, base, sm, x, v, tp, age, short
     cdef uint64_t ctr
-    cdef uint8_t[::1] mask = np.empty(n + 1, dtype=np.uint8)  # packed states (see module doc)
-    cdef uint8_t[::1] dep = np.empty(n_est, dtype=np.uint8)  # packed deployed families
     cdef int64_t* cell
-    cdef uint8_t* mask_p = &mask[0]
-    cdef const int32_t* indices_p = &net.indices[0] if net.indices.shape[0] > 0 else NULL
+    cdef const uint8_t* mask_p = sh.mask
+    # the month's pre-pass values as locals (no reload after each byte written)
+    cdef double a_bound[MAX_FAMILIES]
+    cdef int64_t tot[MAX_FAMILIES]
+    for f in range(nf):
+        a_bound[f] = sh.a_bound[f]
+        tot[f] = sh.tot[f]
+    # this thread's copy of the tallies
+    cdef int64_t[:, :, :, :, ::1] cube = tallies.cube if tid == 0 else tallies.cube_b[tid - 1]
+    cdef int64_t[:, ::1] risk = tallies.risk if tid == 0 else tallies.risk_b[tid - 1]
+    cdef int64_t[:, ::1] legacy = tallies.legacy if tid == 0 else tallies.legacy_b[tid - 1]
+    cdef int64_t[::1] courses = tallies.courses if tid == 0 else tallies.courses_b[tid - 1]
+    cdef const uint8_t* dep = sh.dep
+    cdef const int32_t* indices_p = sh.indices
 
-    with nogil:
-        # pre-pass: pack states and deployments into one byte each
-        pack_states(state, nf, mask_p)
-        for e in range(n_est):
-            dm = 0
-            for f in range(nf):
-                dm = dm | ((deployed[e, f] != 0) << f)
-            dep[e] = <uint8_t>dm
+    for i in range(start, stop):
+        if not complete and i + AHEAD < n:
+            # rows are skipped at random, so the hardware prefetcher loses the stream
+            t = indptr[i + AHEAD]
+            prefetch(indices_p + t)
+            prefetch(indices_p + t + 16)
+        e = establishment[i]
+        pr = profession[i]
+        mi = mask_p[i]
+        dm = dep[e]
+        resister = resist[i] == 1
+        sup_m = 0
+        sup_l = 0
         for f in range(nf):
-            tot[f] = 0
+            sup_m = sup_m | (<unsigned int>(support[i, f] & 1) << f)
+            sup_l = sup_l | (<unsigned int>((support[i, f] >> 1) & 1) << f)
+        sk = <double>skill[i]
+        base = <double>propensity[i] * (1.0 + r.skill_effect * (sk - 0.5))
+        sm = 1.0 + r.skill_mastery_effect * (sk - 0.5)
+        ctr = <uint64_t>i * n_slots + 1
+        # families whose decision reads the ties: deployed and not used (adoption)
+        need = (~mi) & dm & families
+        ruled_out = 0
+        if need and bounded and base >= 0.0:
+            for f in range(nf):
+                if (need >> f) & 1:
+                    x = adoption_hazard(a_bound[f], base, adopt_mult[pr, f],
+                                        trained[i, f] == 1, adopt_boost,
+                                        (sup_m >> f) & 1, mentor_adopt)
+                    if uniform(key, ctr + f) >= x:
+                        ruled_out = ruled_out | (1u << f)
+            need = need & ~ruled_out
+        for f in range(nf):
+            n_use[f] = 0
+
+        # peer counts over the ties (only if some decision reads them)
         if complete:
-            for i in range(n):
+            deg = n - 1
+            if need:
                 for f in range(nf):
-                    tot[f] += (mask[i] >> f) & 1
+                    n_use[f] = <int>(tot[f] - ((mi >> f) & 1))
+        else:
+            lo = indptr[i]
+            hi = indptr[i + 1]
+            deg = hi - lo
+            if need:
+                count_ties(indices_p, lo, hi, mask_p, nf, &lanes, n_use)
 
-        # the bound: adoption hazards at peer share 1, valid if every factor is non-negative
-        # (and a resister's factor at most 1)
-        bounded = (lazy and adopt_boost >= 0.0 and mentor_adopt >= 0.0
-                   and 0.0 <= r.resist_factor <= 1.0)
-        quits = False  # any discontinuance this month (else its hazards are not computed)
+        # decisions: each family's hazards, then its draw (short loops, so that the
+        # compiler unrolls them). A user's uniform decides mastery at its low end and
+        # discontinuance at its high end (1 - u), as in the reference.
         for f in range(nf):
-            bounded = bounded and q[f] >= 0.0
-            a_bound[f] = p[f] + q[f] * 1.0
-            for pr in range(n_prof):
-                bounded = bounded and adopt_mult[pr, f] >= 0.0
-                quits = quits or quit_mult[pr, f] > 0.0
+            ns[f] = state_of(mi, f, nf)
+            x_f[f] = transition_hazard(
+                f, ns[f], dm, ruled_out, n_use[f], deg, base, sm, trained[i, f] == 1,
+                (sup_m >> f) & 1, (sup_l >> f) & 1, resister, p[f], q[f],
+                adopt_mult[pr, f], master_mult[pr, f], &r, adopt_boost, master_boost,
+                mentor_adopt, mentor_master, relearn)
+            d_f[f] = 0.0
+            if quits and ns[f] == 1:
+                d_f[f] = quit_mult[pr, f]
+                if trained[i, f] == 1:
+                    d_f[f] = d_f[f] * r.quit_trained_keep
+                if (sup_m >> f) & 1:
+                    d_f[f] = d_f[f] * r.quit_mentored_keep
+        for f in range(nf):
+            if x_f[f] > 0.0 or d_f[f] > 0.0:
+                v = uniform(key, ctr + f)
+                if x_f[f] > 0.0 and happens(v, x_f[f]):
+                    ns[f] += 1
+                elif d_f[f] > 0.0 and happens(1.0 - v, d_f[f]):
+                    ns[f] = 0
+            new_state[i, f] = <uint8_t>ns[f]
 
-        for i in range(n):
-            if not complete and i + AHEAD < n:
-                # rows are skipped at random, so the hardware prefetcher loses the stream
-                t = indptr[i + AHEAD]
-                prefetch(indices_p + t)
-                prefetch(indices_p + t + 16)
-            e = establishment[i]
-            pr = profession[i]
-            mi = mask[i]
-            dm = dep[e]
-            resister = resist[i] == 1
-            sup_m = 0
-            sup_l = 0
-            for f in range(nf):
-                sup_m = sup_m | (<unsigned int>(support[i, f] & 1) << f)
-                sup_l = sup_l | (<unsigned int>((support[i, f] >> 1) & 1) << f)
-            sk = <double>skill[i]
-            base = <double>propensity[i] * (1.0 + r.skill_effect * (sk - 0.5))
-            sm = 1.0 + r.skill_mastery_effect * (sk - 0.5)
-            ctr = <uint64_t>i * n_slots + 1
-            # families whose decision reads the ties: deployed and not used (adoption)
-            need = (~mi) & dm & families
-            ruled_out = 0
-            if need and bounded and base >= 0.0:
+        # training: one course on an eligible family (deployed, not mastered, not trained),
+        # chosen with the training uniform. The uniform is a pure function of (key, i), so
+        # it is drawn first: eligibility is looked at only for the few below ``tp``.
+        tp = <double>train_prob[i]
+        if tp > 0.0:
+            v = uniform(key, ctr + nf)  # rules.stream.training_slot(F)
+            if v < tp:
+                n_elig = 0
                 for f in range(nf):
-                    if (need >> f) & 1:
-                        x = adoption_hazard(a_bound[f], base, adopt_mult[pr, f],
-                                            trained[i, f] == 1, adopt_boost,
-                                            (sup_m >> f) & 1, mentor_adopt)
-                        if uniform(key, ctr + f) >= x:
-                            ruled_out = ruled_out | (1u << f)
-                need = need & ~ruled_out
-            for f in range(nf):
-                n_use[f] = 0
-
-            # peer counts over the ties (only if some decision reads them)
-            if complete:
-                deg = n - 1
-                if need:
+                    elig[f] = (((dm >> f) & 1) and not ((mi >> (nf + f)) & 1)
+                               and trained[i, f] == 0)
+                    n_elig += elig[f]
+                if n_elig > 0:
+                    pick = <int>floor((v / tp) * n_elig)
+                    if pick > n_elig - 1:
+                        pick = n_elig - 1
+                    chosen = -1
                     for f in range(nf):
-                        n_use[f] = <int>(tot[f] - ((mi >> f) & 1))
-            else:
-                lo = indptr[i]
-                hi = indptr[i + 1]
-                deg = hi - lo
-                if need:
-                    count_ties(indices_p, lo, hi, mask_p, nf, &lanes, n_use)
+                        if elig[f]:
+                            if pick == 0:
+                                chosen = f
+                                break
+                            pick -= 1
+                    trained[i, chosen] = 1
+                    skill[i] = <float>(sk + r.train_skill_gain * (1.0 - sk))
+                    courses[pr] += 1
 
-            # decisions: each family's hazards, then its draw (short loops, so that the
-            # compiler unrolls them). A user's uniform decides mastery at its low end and
-            # discontinuance at its high end (1 - u), as in the reference.
+        # tallies (this thread's copy)
+        age = r.t_end - <double>birth[i]
+        band = 0
+        for b in range(n_edges):
+            band += age >= age_edges[b]
+        et = est_type[e]
+        cell = &cube[pr, band, et, 0, 0]
+        masters = False
+        for f in range(nf):
+            cell[N_STATES * f + ns[f]] += 1
+            masters = masters or ns[f] == 2
+            if ns[f] == 1 and (sup_l >> f) & 1:
+                legacy[pr, f] += 1
+        if masters:  # rules.tallies.shortfall_milli
+            short = 1.0 - (<double>skill[i] - <double>skill0[i]) / r.risk_gain
+            if short < 0.0:
+                short = 0.0
+            if short > 1.0:
+                short = 1.0
+            short = short * risk_keep[pr]
+            milli = <int64_t>floor(short * 1000.0)
             for f in range(nf):
-                ns[f] = state_of(mi, f, nf)
-                x_f[f] = transition_hazard(
-                    f, ns[f], dm, ruled_out, n_use[f], deg, base, sm, trained[i, f] == 1,
-                    (sup_m >> f) & 1, (sup_l >> f) & 1, resister, p[f], q[f],
-                    adopt_mult[pr, f], master_mult[pr, f], &r, adopt_boost, master_boost,
-                    mentor_adopt, mentor_master, relearn)
-                d_f[f] = 0.0
-                if quits and ns[f] == 1:
-                    d_f[f] = quit_mult[pr, f]
-                    if trained[i, f] == 1:
-                        d_f[f] = d_f[f] * r.quit_trained_keep
-                    if (sup_m >> f) & 1:
-                        d_f[f] = d_f[f] * r.quit_mentored_keep
-            for f in range(nf):
-                if x_f[f] > 0.0 or d_f[f] > 0.0:
-                    v = uniform(key, ctr + f)
-                    if x_f[f] > 0.0 and happens(v, x_f[f]):
-                        ns[f] += 1
-                    elif d_f[f] > 0.0 and happens(1.0 - v, d_f[f]):
-                        ns[f] = 0
-                new_state[i, f] = <uint8_t>ns[f]
-
-            # training: one course on an eligible family (deployed, not mastered, not trained),
-            # chosen with the training uniform. The uniform is a pure function of (key, i), so
-            # it is drawn first: eligibility is looked at only for the few below ``tp``.
-            tp = <double>train_prob[i]
-            if tp > 0.0:
-                v = uniform(key, ctr + nf)  # rules.stream.training_slot(F)
-                if v < tp:
-                    n_elig = 0
-                    for f in range(nf):
-                        elig[f] = (((dm >> f) & 1) and not ((mi >> (nf + f)) & 1)
-                                   and trained[i, f] == 0)
-                        n_elig += elig[f]
-                    if n_elig > 0:
-                        pick = <int>floor((v / tp) * n_elig)
-                        if pick > n_elig - 1:
-                            pick = n_elig - 1
-                        chosen = -1
-                        for f in range(nf):
-                            if elig[f]:
-                                if pick == 0:
-                                    chosen = f
-                                    break
-                                pick -= 1
-                        trained[i, chosen] = 1
-                        skill[i] = <float>(sk + r.train_skill_gain * (1.0 - sk))
-                        courses[pr] += 1
-
-            # tallies
-            age = r.t_end - <double>birth[i]
-            band = 0
-            for b in range(n_edges):
-                band += age >= age_edges[b]
-            et = est_type[e]
-            cell = &cube[pr, band, et, 0, 0]
-            masters = False
-            for f in range(nf):
-                cell[N_STATES * f + ns[f]] += 1
-                masters = masters or ns[f] == 2
-                if ns[f] == 1 and (sup_l >> f) & 1:
-                    legacy[pr, f] += 1
-            if masters:  # rules.tallies.shortfall_milli
-                short = 1.0 - (<double>skill[i] - <double>skill0[i]) / r.risk_gain
-                if short < 0.0:
-                    short = 0.0
-                if short > 1.0:
-                    short = 1.0
-                short = short * risk_keep[pr]
-                milli = <int64_t>floor(short * 1000.0)
-                for f in range(nf):
-                    if ns[f] == 2:
-                        risk[pr, f] += milli
+                if ns[f] == 2:
+                    risk[pr, f] += milli
     return 0
 
 
@@ -858,7 +999,7 @@ def peer_counts(Network net, const uint8_t[:, ::1] state, int32_t[:, ::1] use):
     cdef const int32_t* indices_p = &net.indices[0] if net.indices.shape[0] > 0 else NULL
     cdef uint8_t[::1] mask = np.empty(n + 1, dtype=np.uint8)
     with nogil:
-        pack_states(state, nf, &mask[0])
+        pack_states(state, nf, &mask[0], 0, n)
         for i in range(n):
             count_ties(indices_p, indptr[i], indptr[i + 1], &mask[0], nf, &lanes, u)
             for f in range(nf):

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ..model.state import Establishments, Population
 
 ENGINES = ("cython", "reference")
-KERNEL_ABI = 4
+KERNEL_ABI = 5
 """The ``_kernels.ABI`` this module calls; a compiled file with another one is stale."""
 BUILD_HINT = (
     "install the package with `pip install .` (it needs a C compiler and builds the Cython "
@@ -88,6 +88,7 @@ def cython_step(
     new_state: np.ndarray,
     *,
     lazy: bool = True,
+    threads: int = 1,
     kernels: ModuleType | None = None,
 ) -> rules.MonthTally:
     """The compiled step, with the reference's signature.
@@ -95,6 +96,8 @@ def cython_step(
     ``lazy=False`` reads the ties of every professional whose decision depends on them (what
     the benchmark's worst case measures); ``lazy=True`` skips them when the month's uniforms
     already rule every such transition out. Results are bit-identical either way.
+    ``threads`` (an int >= 1): the kernel's OpenMP threads; results are bit-identical for every
+    count (contiguous blocks of rows, integer tallies per block, counter-based uniforms).
     ``kernels`` is the compiled module to call: by default the package's ``_kernels``; the
     debug-build test and ``experiments/bench_kernel.py`` pass other builds of it.
     """
@@ -129,6 +132,7 @@ def cython_step(
         legacy,
         courses,
         lazy,
+        threads,
     )
     return rules.MonthTally(cube, risk, legacy, courses)
 
@@ -166,16 +170,33 @@ def kernel_month(par: rules.MonthParams, key: np.uint64, kernels: ModuleType):
     )
 
 
-def get_engine(name: str, *, lazy: bool = True) -> StepFunction:
+def get_engine(name: str, *, lazy: bool = True, threads: int = 1) -> StepFunction:
     """The step function of engine ``name``; a clear error if it is unknown or not built.
 
-    ``lazy`` applies to the compiled kernel only (see :func:`cython_step`).
+    ``lazy`` and ``threads`` apply to the compiled kernel only (see :func:`cython_step`); the
+    reference is NumPy on one thread. Neither changes any result.
     """
+    check_threads(threads)
     if name == "reference":
         return rules.professionals_step
     if name == "cython":
         problem = kernel_status()
         if problem is not None:
             raise KernelUnavailable(problem)
-        return cython_step if lazy else functools.partial(cython_step, lazy=False)
+        if lazy and threads == 1:
+            return cython_step
+        return functools.partial(cython_step, lazy=lazy, threads=int(threads))
     raise ValueError(f"unknown engine {name!r}; allowed: {list(ENGINES)}")
+
+
+MAX_THREADS = 1024
+"""More kernel threads than this is taken for a mistake (each is an OpenMP thread)."""
+
+
+def check_threads(threads: object) -> int:
+    """``threads`` as an int if it is an integer from 1 to :data:`MAX_THREADS` (not a bool),
+    else ``ValueError`` naming it."""
+    ok = isinstance(threads, int | np.integer) and not isinstance(threads, bool)
+    if not ok or not 1 <= threads <= MAX_THREADS:
+        raise ValueError(f"threads must be an integer from 1 to {MAX_THREADS}, got {threads!r}")
+    return int(threads)

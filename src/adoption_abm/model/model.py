@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from .. import rules
-from ..engines.registry import ENGINES, StepFunction, demand_function, get_engine
+from ..engines.registry import ENGINES, StepFunction, check_threads, demand_function, get_engine
 from ..outputs.activity import ActivityLog
 from ..outputs.deployment import DeploymentLog
 from ..outputs.indicators import Outputs, month_label, potential_table
@@ -77,6 +77,9 @@ class AdoptionModel(mesa.Model):
         rng: seed or ``numpy.random.Generator`` handed to Mesa; all randomness comes from it.
         force: build even if the memory estimate for ``scale`` exceeds the memory available
             (:func:`~adoption_abm.model.limits.check_memory`).
+        threads: the compiled kernel's threads, an integer from 1 to 1024; ``None``: one (batch
+            workers run one run a core). ``adoption-abm run`` passes every available core. Any count
+            gives the same results, bit for bit.
 
     Every bad argument raises :class:`~adoption_abm.scenario.ScenarioError` (a ``ValueError``)
     naming it, before anything is built; a scenario that cannot be loaded or whose engine is
@@ -95,10 +98,10 @@ class AdoptionModel(mesa.Model):
         seed: int | None = None,
         rng: Any = None,
         force: bool = False,
+        threads: int | None = None,
     ) -> None:
-        sc = _checked_arguments(
-            scenario, rhythm, scale, engine, agents, interventions, overrides, seed, rng, force
-        )
+        given = (scenario, rhythm, scale, engine, agents, interventions, overrides, seed, rng)
+        sc = _checked_arguments(*given, force, threads)
         # Mesa 3.5 takes plain ints only (not NumPy integers): the checked seed as an int
         self.seed = (
             int(seed)
@@ -111,7 +114,10 @@ class AdoptionModel(mesa.Model):
         self.rhythm = rhythm
         self.scale = float(scale)
         self.engine = engine if isinstance(engine, str) else getattr(engine, "__name__", "custom")
-        self._step_professionals = get_engine(engine) if isinstance(engine, str) else engine
+        self.threads = 1 if threads is None else int(threads)
+        self._step_professionals = (
+            get_engine(engine, threads=self.threads) if isinstance(engine, str) else engine
+        )
         self._demand_function = demand_function(self.engine)  # rules.supply, same sums
         self.n_months = sc.n_months
         self.month = 0
@@ -394,7 +400,7 @@ class AdoptionModel(mesa.Model):
 
 
 def _checked_arguments(
-    scenario, rhythm, scale, engine, agents, interventions, overrides, seed, rng, force
+    scenario, rhythm, scale, engine, agents, interventions, overrides, seed, rng, force, threads
 ) -> Scenario:
     """``AdoptionModel``'s arguments checked before anything is built; returns the scenario
     (loaded, with the overrides). Raises ScenarioError naming the argument."""
@@ -433,6 +439,11 @@ def _checked_arguments(
             raise bad("engine", f"unknown engine {engine!r}; allowed: {list(ENGINES)}")
     elif not callable(engine):
         raise bad("engine", f"must be one of {list(ENGINES)} or a step function, got {engine!r}")
+    if threads is not None:
+        try:
+            check_threads(threads)
+        except ValueError as exc:
+            raise bad("threads", str(exc)) from None
     if isinstance(agents, str):
         agents_ok = agents in ("auto", "all", "none")
     else:

@@ -39,8 +39,6 @@
 
 # %%
 import os
-import sys
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -51,13 +49,58 @@ from adoption_abm import AdoptionModel
 SEEDS = int(os.environ.get("ADOPTION_ABM_EXAMPLE_SEEDS", "10"))
 SCALE = float(os.environ.get("ADOPTION_ABM_EXAMPLE_SCALE", "0.01"))
 
-# The rows (figure, rhythm, year, path in the summary, seed value, tolerance) and what kind each
-# is are defined once, in experiments/calibration_table.py, next to this folder.
-ROOT = Path.cwd().resolve()
-while not (ROOT / "experiments" / "calibration_table.py").is_file() and ROOT != ROOT.parent:
-    ROOT = ROOT.parent
-sys.path.insert(0, str(ROOT / "experiments"))
-from calibration_table import FTE_GAP, KIND, TARGETS, dig  # noqa: E402
+# The seed's figures: (figure, rhythm, year, path in the summary, seed value, tolerance; None:
+# "over half"). The same rows as experiments/calibration_table.py (a test keeps them equal).
+TARGETS = [
+    ("potential 2030, all professions", "central", "2030", ("potential", "all"), 0.45, 0.03),
+    ("potential 2030, surgeons", "central", "2030", ("potential", "surgeon"), 0.30, 0.03),
+    (
+        "potential 2030, hospital nurses (over 50 %)",
+        "central",
+        "2030",
+        ("potential", "hospital_nurse"),
+        0.50,
+        None,
+    ),
+    ("potential 2025, medical", "central", "2025", ("potential", "medical"), 0.28, 0.03),
+    ("potential 2025, non-medical", "central", "2025", ("potential", "non_medical"), 0.28, 0.03),
+    ("potential 2030, medical", "central", "2030", ("potential", "medical"), 0.39, 0.03),
+    ("potential 2030, non-medical", "central", "2030", ("potential", "non_medical"), 0.46, 0.03),
+    ("realised gain 2025, central", "central", "2025", ("realised", "all"), 0.07, 0.02),
+    ("realised gain 2030, central", "central", "2030", ("realised", "all"), 0.24, 0.02),
+    ("realised gain 2030, slow", "slow", "2030", ("realised", "all"), 0.17, 0.02),
+    ("realised gain 2030, fast", "fast", "2030", ("realised", "all"), 0.32, 0.02),
+    (
+        "radiologists' realised gain from AI, 2030",
+        "central",
+        "2030",
+        ("mix", "radiologist", "ai"),
+        0.50,
+        None,
+    ),
+    (
+        "care assistants' realised gain from robotics, 2030",
+        "central",
+        "2030",
+        ("mix", "care_assistant", "robotics"),
+        0.50,
+        None,
+    ),
+]
+FTE_GAP = "FTE gap fast - slow, 2030"
+KIND = {
+    **{row[0]: "input" for row in TARGETS if row[0].startswith("potential")},
+    **{row[0]: "fitted target" for row in TARGETS if not row[0].startswith("potential")},
+    FTE_GAP: "construction",
+}
+
+
+def dig(node: dict, path: tuple[str, ...]):
+    """``node[path[0]][path[1]]...``"""
+    for key in path:
+        node = node[key]
+    return node
+
 
 # %% [markdown]
 # ## Runs
@@ -95,10 +138,29 @@ gap = np.array(
 )
 mean, half = mean_ci(gap)
 rows.append((FTE_GAP, 300_000, 45_000, mean, half, abs(mean - 300_000) <= 45_000))
+
+
+def shown(value: float, half: float, big: bool) -> str:
+    """As in the README's table: percentages, or counts for the FTE row."""
+    return f"{value:,.0f} ± {half:,.0f}" if big else f"{value:.1%} ± {half:.1%}"
+
+
 table = pl.DataFrame(
-    rows, schema=["figure", "seed value", "tolerance", "mean", "ci95", "within"], orient="row"
-).with_columns(kind=pl.col("figure").replace_strict({k: v[0] for k, v in KIND.items()}))
-with pl.Config(tbl_rows=-1, fmt_str_lengths=60, tbl_width_chars=160):
+    [
+        {
+            "figure": label,
+            "seed value": f"{target:,.0f}" if target >= 1000 else f"{target:.0%}",
+            "tolerance": "±15 %"
+            if target >= 1000
+            else (f"±{tol * 100:.0f} pts" if tol else "≥ 50 %"),
+            f"model ({SEEDS} seeds, scale {SCALE:g})": shown(mean, half, target >= 1000),
+            "within": ok,
+            "kind": KIND[label],
+        }
+        for label, target, tol, mean, half, ok in rows
+    ]
+)
+with pl.Config(tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=200):
     print(table)
 
 # %% [markdown]

@@ -155,8 +155,11 @@ for name, runs in alone.items():
     print(f"{name:24s} realised 2030: {realised.mean():.1%} (sd {realised.std():.1%})")
 
 # %% [markdown]
-# The changes do not simply add up: with few seeds at a small scale (as in CI) the differences
-# are within the noise; at the defaults each line's sd over seeds says how far to trust it.
+# Read each line with its sd over seeds: a difference smaller than that is noise (with few
+# seeds at a small scale, as in CI, most are). The region's sd is larger than France's at the
+# same number of simulated professionals: it has few establishments, each deploying a family as
+# a whole, so one establishment's draw moves a larger share of the workforce. The changes need
+# not add up either: they interact through the same establishments and the same professionals.
 
 # ## By establishment type
 

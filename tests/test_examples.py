@@ -99,3 +99,21 @@ def test_notebook_runs(path: Path, kernel_env: dict, monkeypatch: pytest.MonkeyP
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert any(o.get("output_type") in ("stream", "display_data") for o in outputs)
+
+
+def test_the_white_paper_notebook_has_the_tables_rows():
+    """Notebook 1 carries its own copy of the seed's figures (a downloaded notebook runs without
+    the repository): the same rows and kinds as experiments/calibration_table.py."""
+    sys.path.insert(0, str(ROOT / "experiments"))
+    try:
+        import calibration_table as table
+    finally:
+        sys.path.remove(str(ROOT / "experiments"))
+    names: dict = {}
+    source = (EXAMPLES / "01_white_paper_table.py").read_text(encoding="utf-8")
+    start = source.index("TARGETS = [")
+    end = source.index("\n\n\ndef dig")
+    exec(source[start:end], names)  # the literal rows and the kinds, nothing else
+    assert names["TARGETS"] == table.TARGETS
+    assert names["FTE_GAP"] == table.FTE_GAP
+    assert names["KIND"] == {label: kind for label, (kind, _why) in table.KIND.items()}

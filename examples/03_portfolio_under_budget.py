@@ -34,8 +34,9 @@
 # **Size.** `ADOPTION_ABM_EXAMPLE_TRIALS` sampler trials after the warm start (default 20),
 # `ADOPTION_ABM_EXAMPLE_DRAWS` (default 4), `ADOPTION_ABM_EXAMPLE_REPLICATIONS` (default 2),
 # `ADOPTION_ABM_EXAMPLE_SCALE` (default 0.005), `ADOPTION_ABM_EXAMPLE_PROPOSALS` (default ten
-# candidates, as in the README), `ADOPTION_ABM_EXAMPLE_WORKERS` (default 2). The defaults take
-# about a minute per 100 M€ of budget on two cores (README's optimise section).
+# candidates, as in the README), `ADOPTION_ABM_EXAMPLE_WORKERS` (default 2) and
+# `ADOPTION_ABM_EXAMPLE_BUDGET` (M€ a year, default 250). The defaults make about 540 runs, a
+# few minutes on two cores.
 
 # %%
 import os
@@ -114,9 +115,22 @@ with pl.Config(tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=80, tbl_width_chars=160
 #
 # The marginal value of a proposal is the objective of the best portfolio minus that of the
 # same portfolio without it (both evaluated on the same draws and seeds).
+# A marginal near zero means the proposal buys nothing by the horizon (it starts too late to
+# act by 2030, or what it acts on is already saturated): a cheaper portfolio without it does as
+# well. The sampler may keep such a proposal when it costs little; read the cost column.
 
 # %%
-print(pl.DataFrame(result.marginals) if result.marginals else "the best portfolio is empty")
+if result.marginals:
+    marginals = pl.DataFrame(result.marginals).select(
+        "proposal",
+        "start",
+        "intensity",
+        pl.col("marginal").round(0).alias("marginal (FTE)"),
+        pl.col("cost_saved_meur").alias("cost saved without it (M€)"),
+    )
+    print(marginals)
+else:
+    print("the best portfolio is empty")
 
 # %% [markdown]
 # ## Cost against effect

@@ -176,3 +176,15 @@ for ax, (name, runs) in zip(axes, results.items(), strict=True):
     ax.set_ylabel("realised gain")
 axes[0].legend()
 plt.show()
+
+# %% [markdown]
+# Compare the nursing-home and ambulatory curves, whose deployment rates were slowed, with the
+# hospitals' and clinics', whose rates were not: the gap between the two groups is what the
+# slower deployment does, on top of the older workforce that every type shares. The region's
+# university hospital is a single establishment: its curve is one draw, not a trend.
+#
+# To make this your own scenario: write it out as above, edit the TOML (every block keeps a
+# `source` or `sources.<field>` entry: say where your numbers come from), check it with
+# `adoption-abm validate rural-region.toml`, then run it with
+# `adoption-abm run --scenario rural-region.toml` or compare policies on it with
+# `adoption-abm compare --scenario rural-region.toml ...`.

@@ -34,7 +34,7 @@
 #
 # **Size.** `ADOPTION_ABM_EXAMPLE_SEEDS` (default 10) seeds per rhythm at
 # `ADOPTION_ABM_EXAMPLE_SCALE` (default 0.01, about 10,000 professionals). The defaults
-# reproduce the README's table (about a minute); CI runs 2 seeds at scale 0.002, whose figures
+# reproduce the README's table (under a minute); CI runs 2 seeds at scale 0.002, whose figures
 # are noisier and need not meet the tolerances.
 
 # %%

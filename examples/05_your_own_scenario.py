@@ -29,6 +29,7 @@
 #
 # **Size.** `ADOPTION_ABM_EXAMPLE_SEEDS` (default 5) seeds, `ADOPTION_ABM_EXAMPLE_SCALE`
 # (default 0.01 for France; the region runs at the same number of simulated professionals).
+# The defaults take under a minute.
 
 # %%
 import os

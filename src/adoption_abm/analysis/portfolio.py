@@ -42,6 +42,7 @@ import numpy as np
 
 from ..batch.executors import Executor, make_executor
 from ..batch.seeds import replication_seeds
+from ..i18n import N_
 from ..policies.catalogue import PROPOSALS, catalogue
 from ..policies.priors import Prior, apply_draw, draw_values, priors
 from ..policies.schedule import PolicySchedule
@@ -57,10 +58,11 @@ OBJECTIVES: dict[str, str] = {
 }
 """The objectives and their Optuna direction."""
 OBJECTIVE_LABELS: dict[str, str] = {
-    "fte_freed": "FTE freed vs baseline at the horizon",
-    "multi_speed_gap": "multi-speed gap vs baseline at the horizon",
-    "cost_per_fte": "discounted cost per FTE-year freed (EUR)",
+    "fte_freed": N_("FTE freed vs baseline at the horizon"),
+    "multi_speed_gap": N_("multi-speed gap vs baseline at the horizon"),
+    "cost_per_fte": N_("discounted cost per FTE-year freed (EUR)"),
 }
+"""The objectives' names for people, in English (``i18n._`` translates them where shown)."""
 INTENSITIES: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0)
 """The intensities a proposal may take in the search (a categorical choice)."""
 TOLERANCE = 1e-6

@@ -577,3 +577,68 @@ def test_batch_optimise_sensitivity_messages_in_french(tmp_path):
         assert res.exit_code == 2, (args, res.output)
         assert res.output.startswith("erreur : ") and words in res.output, (args, res.output)
     assert not (tmp_path / "x").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# --help
+# ---------------------------------------------------------------------------------------------
+def every_help_text() -> list[str]:
+    """The help texts the command line shows: every command's and group's, every option's."""
+    import typer
+
+    texts: list[str] = []
+
+    def walk(cmd) -> None:
+        texts.extend(t for t in (cmd.help, *(getattr(p, "help", None) for p in cmd.params)) if t)
+        for sub in getattr(cmd, "commands", {}).values():
+            walk(sub)
+
+    walk(typer.main.get_command(app))
+    return texts
+
+
+def test_every_help_text_is_in_the_catalogue():
+    """What the extraction finds (help="..." and the commands' docstrings, cleaned) is the text
+    Typer shows: each one has its French translation."""
+    po = {m.id: m.string for m in read(PO) if m.id and isinstance(m.id, str)}
+    texts = every_help_text()
+    assert len(texts) > 80
+    missing = sorted({t for t in texts if not po.get(t)})
+    assert not missing, missing
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plot", "--help", "--lang", "fr"],  # --lang after --help (both eager)
+        ["plot", "--lang", "fr", "--help"],
+        ["--lang", "fr", "plot", "--help"],  # on the root
+        ["plot", "--lang=fr", "--help"],
+    ],
+)
+def test_help_in_french(args):
+    res = runner.invoke(app, args, env={"COLUMNS": "120"})
+    assert res.exit_code == 0, res.output
+    assert "Dessiner les quatre figures d'une simulation" in res.output
+    assert "Dossier des figures." in res.output and "Afficher ce message et quitter." in res.output
+    assert "[par défaut : png]" in res.output and "[obligatoire]" in res.output
+    assert "Draw a run's four figures" not in res.output and "[default:" not in res.output
+
+
+def test_help_follows_the_environment_and_stays_english_by_default(monkeypatch):
+    monkeypatch.setenv(ENV_VAR, "fr")
+    res = runner.invoke(app, ["--help"], env={"COLUMNS": "120"})
+    assert "un modèle multi-agents" in res.output and "Commandes" in res.output
+    assert "Lister les scénarios intégrés." in res.output  # a command's line in the list
+    monkeypatch.setenv(ENV_VAR, "en")
+    res = runner.invoke(app, ["scenario", "diff", "--help"], env={"COLUMNS": "120"})
+    assert "List the fields in which scenarios A and B differ" in res.output
+    assert "Scenario TOML file or built-in name." in res.output and "[required]" in res.output
+    # printing the French help left the English texts in place (the shared --lang option's,
+    # Typer's layout words)
+    from typer import rich_utils
+
+    monkeypatch.setenv(ENV_VAR, "fr")
+    assert "Afficher" in runner.invoke(app, ["plot", "--help"]).output
+    assert not any("Langue" in t or "Lister" in t for t in every_help_text())
+    assert rich_utils.DEFAULT_STRING == "[default: {}]"

@@ -258,6 +258,40 @@ def extract_labels(
         yield lineno, None, value, [where]
 
 
+def extract_python_and_help(
+    fileobj: Any, keywords: Any, comment_tags: Any, options: Mapping[str, Any]
+) -> Iterator[tuple[int, str | None, Any, list[str]]]:
+    """A Babel extraction method for the command-line modules: their ``_()`` messages (Babel's
+    Python extractor) and their help texts, which are written in English and translated when
+    the help is printed (``cli.errors.translated_help``): every ``help="..."`` keyword given a
+    literal string, and the docstring of every function decorated by ``.command(...)`` or
+    ``.callback(...)``, cleaned as ``inspect.getdoc`` (and so Typer) cleans it."""
+    import ast
+    import io
+
+    from babel.messages.extract import extract_python
+
+    data = fileobj.read()
+    yield from extract_python(io.BytesIO(data), keywords, comment_tags, options)
+
+    def is_command(decorator: ast.expr) -> bool:
+        func = decorator.func if isinstance(decorator, ast.Call) else decorator
+        return isinstance(func, ast.Attribute) and func.attr in ("command", "callback")
+
+    for node in ast.walk(ast.parse(data)):
+        if isinstance(node, ast.Call):
+            for kw in node.keywords:
+                value = kw.value
+                if kw.arg == "help" and isinstance(value, ast.Constant):
+                    if isinstance(value.value, str) and value.value:
+                        yield value.lineno, None, value.value, []
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            if any(is_command(d) for d in node.decorator_list):
+                doc = ast.get_docstring(node, clean=True)
+                if doc:
+                    yield node.body[0].lineno, None, doc, []
+
+
 def compile_catalogues(source: Path = LOCALE_DIR, target: Path | None = None) -> list[Path]:
     """Compile every ``<lang>/LC_MESSAGES/messages.po`` under ``source`` into a ``.mo`` beside
     it, or at the same place under ``target``; fuzzy entries are left out. Returns the ``.mo``

@@ -490,7 +490,7 @@ def _draw_gaps(run: Run, plt: Any) -> Any:
                 year=int(last) - 1 if last.is_integer() else int(last),
                 points=number(100 * float(end.max() - end.min()), 1),
             )
-            ax.set_title(f"{words[kind]}: {words[measure]}\n{spread}", loc="left")
+            ax.set_title(about(words[kind], words[measure]) + f"\n{spread}", loc="left")
             ax.set_ylim(bottom=0)
             _percent(ax)
             if r == 1:

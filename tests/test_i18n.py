@@ -398,3 +398,247 @@ def test_compare_command_in_french(tmp_path):
     assert "P(fait mieux que la référence)" in res.output
     md = (out / "report.md").read_text(encoding="utf-8")
     assert md.startswith("# Comparaison de politiques")
+
+
+# ---------------------------------------------------------------------------------------------
+# plot, scenario new / diff, validate's warnings, the optimise report
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("i18n-plot") / "run"
+    res = runner.invoke(app, [*RUN[:-1], "--set", "end_year=2026", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_plot_in_french(run_dir, tmp_path):
+    """``plot --lang fr`` writes the four PNG; the words drawn are the French labels (the
+    figure's title, the professions' and families' names, the caption, the percent ticks)."""
+    pytest.importorskip("matplotlib")
+    from adoption_abm.analysis import plots
+
+    res = runner.invoke(app, ["plot", str(run_dir), "--out", str(tmp_path / "fr"), "--lang", "fr"])
+    assert res.exit_code == 0, res.output
+    for name in plots.FIGURES:
+        assert (tmp_path / "fr" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+    run = plots.read_run(run_dir)
+    with language("fr"):
+        words = plots.adoption_labels()
+        assert words["title"] == "Adoption par famille de technologies et par profession"
+        assert words["x"] == "année" and words["legend"] == "famille de technologies"
+        assert plots.time_freed_labels()["potential"] == "temps libérable"
+        assert plots.fte_labels()["y"] == "milliers d'ETP"
+        assert plots.gaps_labels()["establishment_type"] == "par type d'établissement"
+        assert plots.age_band_label("60_plus") == "60 ans et plus"
+        table = plots.adoption_table(run)
+        assert "Aides-soignants" in table["profession"].dtype.categories.to_list()
+        assert "IA" in table["family"].dtype.categories.to_list()
+        assert plots.run_caption(run).startswith("france-2022, rythme central, graine 1, échelle ")
+        plt = plots._pyplot()
+        fig = plots.FIGURES["adoption"].png(run, plt)
+        try:
+            texts = [t.get_text() for t in fig.texts]
+            assert words["title"] in texts
+            ax = fig.axes[0]
+            assert ax.yaxis.get_major_formatter()(0.5, 0) == "50\u00a0%"
+            assert "Aides-soignants" in [a.get_title(loc="left") for a in fig.axes]
+        finally:
+            plt.close(fig)
+    with language("en"):
+        assert plots.adoption_labels()["title"] == "Adoption by technology family and profession"
+        assert plots.run_caption(run).startswith("france-2022, central rhythm, seed 1, scale ")
+    # the run folder's data files are untouched by the plots
+    assert not (run_dir / "plots").exists() or (run_dir / "summary.json").is_file()
+
+
+def test_plot_errors_in_french(tmp_path):
+    res = runner.invoke(app, ["plot", str(tmp_path / "nowhere"), "--lang", "fr"])
+    assert res.exit_code == 2 and res.output.startswith("erreur : RUN_DIR ")
+    assert "n'existe pas" in res.output
+
+
+def test_scenario_new_and_diff_in_french(tmp_path):
+    from adoption_abm import load_scenario
+    from adoption_abm.scenario.authoring import commented_toml
+    from adoption_abm.scenario.load import with_overrides
+
+    copy = tmp_path / "copie.toml"
+    res = runner.invoke(app, ["scenario", "new", str(copy), "--lang", "fr"])
+    assert res.exit_code == 0, res.output
+    assert "une copie du scénario intégré france-2022" in res.output
+    assert "# Scenario 'france-2022'" in copy.read_text(encoding="utf-8")  # comments: English
+    again = runner.invoke(app, ["scenario", "new", str(copy), "--lang", "fr"])
+    assert again.exit_code == 2 and "existe déjà ; ajoutez --overwrite" in again.output
+    edited = with_overrides(
+        load_scenario("france-2022"), {"end_year": 2035, "professions.surgeon.headcount": 25_000.0}
+    )
+    path = tmp_path / "b.toml"
+    path.write_text(commented_toml(edited))
+    fr = runner.invoke(app, ["scenario", "diff", "france-2022", str(path), "--lang", "fr"])
+    en = runner.invoke(app, ["scenario", "diff", "france-2022", str(path), "--lang", "en"])
+    assert fr.exit_code == en.exit_code == 0
+    assert fr.stdout == en.stdout  # the fields and values: data, the same in both languages
+    assert fr.stderr.strip() == "2 champs diffèrent" and en.stderr.strip() == "2 fields differ"
+    same = runner.invoke(app, ["scenario", "diff", "france-2022", "france-2022", "--lang", "fr"])
+    assert same.stderr.strip() == "aucune différence"
+
+
+def test_validate_warnings_in_french(tmp_path):
+    from adoption_abm import load_scenario
+    from adoption_abm.scenario.authoring import commented_toml
+    from adoption_abm.scenario.load import with_overrides
+
+    sc = with_overrides(
+        load_scenario("france-2022"),
+        {"behaviour.training_capacity": 40.5, "rhythms.fast.adoption": 0.6},
+    )
+    path = tmp_path / "s.toml"
+    path.write_text(commented_toml(sc))
+    fr = runner.invoke(app, ["validate", str(path), "--lang", "fr"])
+    assert fr.exit_code == 0, fr.output
+    assert fr.stdout.startswith("ok : ") and "2 avertissements" in fr.stdout
+    lines = fr.stderr.splitlines()
+    assert len(lines) == 2 and all(line.startswith(f"avertissement : {path}: ") for line in lines)
+    assert "0,6 est inférieur à rhythms.slow.adoption" in fr.stderr
+    assert "40,5 formations par an pour 1 000 professionnels est hors de la plage" in fr.stderr
+    assert "[training_capacity_outside_range]" in fr.stderr  # the check's name stays
+    en = runner.invoke(app, ["validate", str(path), "--lang", "en"])
+    assert "warning: " in en.stderr and "40.5 courses a year per 1,000 professionals" in en.stderr
+
+
+def test_optimise_report_in_french_same_data_files(tmp_path):
+    """The optimise report in French (headers, words, decimal commas) beside the English one,
+    from one study; the data files are byte for byte the same."""
+    pytest.importorskip("optuna")
+    from adoption_abm import load_scenario
+    from adoption_abm.analysis.optimise import optimise
+    from adoption_abm.analysis.portfolio_report import write_report
+    from adoption_abm.scenario.load import with_overrides
+
+    sc = with_overrides(load_scenario("france-2022"), {"end_year": 2030})
+    res = optimise(
+        sc,
+        out=tmp_path / "study",
+        budget=120.0,
+        horizon=2030,
+        trials=1,
+        draws=2,
+        replications=1,
+        scale=0.002,
+        seed=3,
+        proposals=(6, 7),
+        workers=1,
+    )
+    assert res.best is not None
+    for lang in ("fr", "en"):
+        with language(lang):
+            write_report(res, tmp_path / lang, command="adoption-abm optimise ...")
+    md = (tmp_path / "fr" / "report.md").read_text(encoding="utf-8")
+    en = (tmp_path / "en" / "report.md").read_text(encoding="utf-8")
+    assert md.startswith("# Optimisation de portefeuille : france-2022, horizon 2030")
+    for words in (
+        "| paramètre | valeur |",
+        "ETP libérés par rapport à la référence à l'horizon (maximiser)",
+        "## Meilleurs portefeuilles",
+        "| rang | portefeuille | plus forte année (M€) |",
+        "## Valeur marginale de chaque proposition du meilleur portefeuille",
+        "M€ par an",
+        "tirages d'hypothèses",
+    ):
+        assert words in md, words
+    for english in ("Best portfolios", "assumption draws", "| rank |", "M€ a year"):
+        assert english not in md, english
+    assert md.count("\n|") == en.count("\n|")  # the same tables, row for row
+    # a proposal's French title in the marginal table ("Favoriser les cursus complémentaires")
+    assert any(label in md for label in ("Favoriser les cursus", "mentoring inversé"))
+    assert "," in md.split("## Meilleurs portefeuilles")[1].splitlines()[4]  # decimal comma
+    html_fr = (tmp_path / "fr" / "report.html").read_text(encoding="utf-8")
+    assert '<html lang="fr">' in html_fr and "<title>Optimisation de portefeuille" in html_fr
+    for name in ("trials.parquet", "best.json"):
+        assert (tmp_path / "fr" / name).read_bytes() == (tmp_path / "en" / name).read_bytes()
+    assert pl.read_parquet(tmp_path / "fr" / "trials.parquet").equals(res.trials)
+
+
+def test_batch_optimise_sensitivity_messages_in_french(tmp_path):
+    """The commands' own checks speak French (each exits 2 before any work)."""
+    cases = [
+        (["optimise", "--budget", "0"], "--budget 0 : doit être un nombre positif de M€ par an"),
+        (["optimise", "--budget", "50", "--trials", "-1"], "--trials -1 : doit valoir 0 ou plus"),
+        (["sensitivity", "--priors"], "--policy : obligatoire avec --priors"),
+        (["sensitivity", "--seed", "3"], "--seed : seulement avec --priors"),
+        (["sensitivity"], "EXPERIMENT : manquant ; donnez un fichier d'expérience TOML"),
+        (
+            ["sensitivity", "--priors", "--policy", "6", "--samples", "6"],
+            "--samples 6 : doit être une puissance de 2",
+        ),
+    ]
+    for args, words in cases:
+        res = runner.invoke(app, [*args, "--out", str(tmp_path / "x"), "--lang", "fr"])
+        assert res.exit_code == 2, (args, res.output)
+        assert res.output.startswith("erreur : ") and words in res.output, (args, res.output)
+    assert not (tmp_path / "x").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# --help
+# ---------------------------------------------------------------------------------------------
+def every_help_text() -> list[str]:
+    """The help texts the command line shows: every command's and group's, every option's."""
+    import typer
+
+    texts: list[str] = []
+
+    def walk(cmd) -> None:
+        texts.extend(t for t in (cmd.help, *(getattr(p, "help", None) for p in cmd.params)) if t)
+        for sub in getattr(cmd, "commands", {}).values():
+            walk(sub)
+
+    walk(typer.main.get_command(app))
+    return texts
+
+
+def test_every_help_text_is_in_the_catalogue():
+    """What the extraction finds (help="..." and the commands' docstrings, cleaned) is the text
+    Typer shows: each one has its French translation."""
+    po = {m.id: m.string for m in read(PO) if m.id and isinstance(m.id, str)}
+    texts = every_help_text()
+    assert len(texts) > 80
+    missing = sorted({t for t in texts if not po.get(t)})
+    assert not missing, missing
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plot", "--help", "--lang", "fr"],  # --lang after --help (both eager)
+        ["plot", "--lang", "fr", "--help"],
+        ["--lang", "fr", "plot", "--help"],  # on the root
+        ["plot", "--lang=fr", "--help"],
+    ],
+)
+def test_help_in_french(args):
+    res = runner.invoke(app, args, env={"COLUMNS": "120"})
+    assert res.exit_code == 0, res.output
+    assert "Dessiner les quatre figures d'une simulation" in res.output
+    assert "Dossier des figures." in res.output and "Afficher ce message et quitter." in res.output
+    assert "[par défaut : png]" in res.output and "[obligatoire]" in res.output
+    assert "Draw a run's four figures" not in res.output and "[default:" not in res.output
+
+
+def test_help_follows_the_environment_and_stays_english_by_default(monkeypatch):
+    monkeypatch.setenv(ENV_VAR, "fr")
+    res = runner.invoke(app, ["--help"], env={"COLUMNS": "120"})
+    assert "un modèle multi-agents" in res.output and "Commandes" in res.output
+    assert "Lister les scénarios intégrés." in res.output  # a command's line in the list
+    monkeypatch.setenv(ENV_VAR, "en")
+    res = runner.invoke(app, ["scenario", "diff", "--help"], env={"COLUMNS": "120"})
+    assert "List the fields in which scenarios A and B differ" in res.output
+    assert "Scenario TOML file or built-in name." in res.output and "[required]" in res.output
+    # printing the French help left the English texts in place (the shared --lang option's,
+    # Typer's layout words)
+    from typer import rich_utils
+
+    monkeypatch.setenv(ENV_VAR, "fr")
+    assert "Afficher" in runner.invoke(app, ["plot", "--help"]).output
+    assert not any("Langue" in t or "Lister" in t for t in every_help_text())
+    assert rich_utils.DEFAULT_STRING == "[default: {}]"

@@ -27,6 +27,7 @@ import polars as pl
 
 from ..batch.executors import Executor, make_executor
 from ..batch.seeds import replication_seeds
+from ..i18n import _
 from ..outputs.indicators import month_label
 from ..policies.parse import parse_policy
 from ..policies.priors import apply_draw
@@ -149,16 +150,16 @@ def resolve_policies(
             )
         if label.lower() in ("none", "") and not ivs:
             label = "baseline"
-        if any(label == seen for seen, _ in out):
-            raise ValueError(f"policy {label!r} is listed twice")
+        if any(label == seen for seen, _seen_ivs in out):
+            raise ValueError(_("policy {label!r} is listed twice").format(label=label))
         out.append((label, ivs))
     base = [k for k, (label, ivs) in enumerate(out) if label == "baseline" and not ivs]
     if base:
         out.insert(0, out.pop(base[0]))
     else:
-        if any(label == "baseline" for label, _ in out):
+        if any(label == "baseline" for label, _ivs in out):
             raise ValueError(
-                "the label 'baseline' is reserved for the policy without interventions"
+                _("the label 'baseline' is reserved for the policy without interventions")
             )
         out.insert(0, ("baseline", []))
     return out
@@ -251,18 +252,18 @@ def compare(
             years,
             d,
         )
-        for p, (_, ivs) in enumerate(resolved)
+        for p, (_label, ivs) in enumerate(resolved)
         for d in (draws if p else [-1])  # the baseline: no proposal, no draw
         for r, s in enumerate(seeds)
     ]
     from ..model.build import check_scale
 
     check_scale(sc, scale)
-    schedules = [PolicySchedule(sc, list(sc.interventions) + ivs) for _, ivs in resolved]
+    schedules = [PolicySchedule(sc, list(sc.interventions) + ivs) for _label, ivs in resolved]
     own = executor is None
     ex = executor or make_executor(workers, scheduler, dask_local)
     try:
-        results = _run_all(ex, specs, [label for label, _ in resolved], progress, on_result, fork)
+        results = _run_all(ex, specs, [label for label, _i in resolved], progress, on_result, fork)
     finally:
         if own:  # stops our workers without waiting for running or queued runs
             ex.close()
@@ -322,10 +323,10 @@ class _Pooled(Mapping):
 
     def __iter__(self):
         n = self.n_rep * len(self.draws)
-        return iter([(p, k) for p in sorted({p for p, _, _ in self.results}) for k in range(n)])
+        return iter([(p, k) for p in sorted({p for p, _d, _r in self.results}) for k in range(n)])
 
     def __len__(self) -> int:
-        return sum(1 for _ in self)
+        return sum(1 for _cell in self)
 
 
 def _runs_by_draw(runs: pl.DataFrame, baseline: str, n_rep: int, drawn: bool) -> pl.DataFrame:
@@ -405,7 +406,7 @@ def _assemble(
     scale: float,
     engine: str,
 ) -> Comparison:
-    labels = [label for label, _ in resolved]
+    labels = [label for label, _ivs in resolved]
     n_rep = len(seeds)
     rows = []
     for p, label in enumerate(labels):

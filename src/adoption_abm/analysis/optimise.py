@@ -41,6 +41,7 @@ from typing import Any
 import polars as pl
 
 from ..batch.store import BatchLocked
+from ..i18n import _, about
 from ..outputs.atomic import OutPathError, reason
 from ..policies.catalogue import PROPOSALS
 from ..scenario.schema import Scenario
@@ -296,7 +297,9 @@ def _folder_lock(out: Path):
         out.mkdir(parents=True, exist_ok=True)
         fh = open(out / ".lock", "a+")
     except OSError as exc:
-        raise OutPathError(out, f"cannot write there: {reason(exc)}") from None
+        raise OutPathError(
+            out, _("cannot write there: {reason}").format(reason=reason(exc))
+        ) from None
     try:
         try:
             import fcntl
@@ -305,7 +308,9 @@ def _folder_lock(out: Path):
         except ImportError:  # pragma: no cover - Windows: no advisory lock
             pass
         except OSError:
-            raise BatchLocked(f"{out}: another optimise is writing to this folder") from None
+            raise BatchLocked(
+                about(str(out), _("another optimise is writing to this folder"))
+            ) from None
         yield
     finally:
         fh.close()
@@ -317,12 +322,19 @@ def _check_settings(study: Any, settings: dict[str, Any], out: Path) -> None:
         study.set_user_attr("settings", settings)
         return
     diff = [
-        f"{k} {stored.get(k)!r} there, {v!r} now" for k, v in settings.items() if stored.get(k) != v
+        _("{setting} {there!r} there, {now!r} now").format(setting=k, there=stored.get(k), now=v)
+        for k, v in settings.items()
+        if stored.get(k) != v
     ]
     if diff:
         raise StudyMismatch(
-            f"--out {out}: holds a study made with other settings ({'; '.join(diff)}); "
-            "re-run with its settings to resume it, or choose another --out"
+            about(
+                f"--out {out}",
+                _(
+                    "holds a study made with other settings ({differences}); re-run with its "
+                    "settings to resume it, or choose another --out"
+                ).format(differences="; ".join(diff)),
+            )
         )
 
 
@@ -337,8 +349,12 @@ def _open_study(out: Path, direction: str, seed: int):
         study = optuna.load_study(study_name=STUDY_NAME, storage=storage, sampler=sampler)
         if study.direction.name.lower() != direction:
             raise StudyMismatch(
-                f"--out {out}: holds a study that is to {study.direction.name.lower()}, "
-                f"not {direction}; choose another --out"
+                about(
+                    f"--out {out}",
+                    _(
+                        "holds a study that is to {stored}, not {direction}; choose another --out"
+                    ).format(stored=_(study.direction.name.lower()), direction=_(direction)),
+                )
             )
         return study, storage
     study = optuna.create_study(

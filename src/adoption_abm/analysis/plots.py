@@ -28,9 +28,10 @@ from typing import Any
 
 import polars as pl
 
+from ..i18n import _, about, current_language, general, label, number, percent
 from ..outputs.atomic import write_atomic
 from ..scenario.calendar import age_band_keys
-from ..scenario.schema import Scenario
+from ..scenario.schema import RHYTHMS, Scenario
 from .targets import SEED_TARGETS
 
 FORMATS: tuple[str, ...] = ("png", "html")
@@ -101,16 +102,20 @@ def read_run(folder: str | Path, label: str = "RUN_DIR") -> Run:
 
     path = Path(folder)
     if not path.is_dir():
-        why = "does not exist" if not path.exists() else "is a file, not a run folder"
+        why = _("does not exist") if not path.exists() else _("is a file, not a run folder")
         raise PlotError(f"{label} {path}: {why}")
     if not (path / "summary.json").is_file():
         raise PlotError(
-            f"{label} {path}: not a run folder (no summary.json; `adoption-abm run --out` "
-            "writes one)"
+            about(
+                f"{label} {path}",
+                _("not a run folder (no summary.json; `adoption-abm run --out` writes one)"),
+            )
         )
     missing = [name for name in RUN_FILES if not (path / name).is_file()]
     if missing:
-        raise PlotError(f"{label} {path}: missing {', '.join(missing)}")
+        raise PlotError(
+            about(f"{label} {path}", _("missing {files}").format(files=", ".join(missing)))
+        )
     try:
         summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
         frames = {
@@ -118,13 +123,20 @@ def read_run(folder: str | Path, label: str = "RUN_DIR") -> Run:
             for name in ("timeseries", "indicators", "breakdown")
         }
     except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
-        raise PlotError(f"{label} {path}: cannot be read: {exc}") from None
+        raise PlotError(
+            about(f"{label} {path}", _("cannot be read: {error}").format(error=exc))
+        ) from None
     try:
         scenario = load_scenario(path / "scenario.toml")
     except ScenarioError as exc:
-        raise PlotError(f"{label} {path}: scenario.toml is not a valid scenario: {exc}") from None
+        raise PlotError(
+            about(
+                f"{label} {path}",
+                _("scenario.toml is not a valid scenario: {error}").format(error=exc),
+            )
+        ) from None
     if not isinstance(summary, dict) or "rhythm" not in summary:
-        raise PlotError(f"{label} {path}: summary.json is not a run's summary")
+        raise PlotError(about(f"{label} {path}", _("summary.json is not a run's summary")))
     return Run(path, summary, scenario, **frames)
 
 
@@ -133,9 +145,10 @@ def _time() -> pl.Expr:
     return (pl.col("year") + pl.col("month_of_year") / 12).alias("time")
 
 
-def short_label(label: str) -> str:
-    """'Care assistants (aides-soignants)' → 'Care assistants'."""
-    return label.split(" (")[0]
+def short_label(text: str) -> str:
+    """A display name in the current language, without its parenthesis: 'Care assistants
+    (aides-soignants)' → 'Care assistants' (French: 'Aides-soignants')."""
+    return label(text).split(" (")[0]
 
 
 def run_caption(run: Run) -> str:
@@ -143,9 +156,9 @@ def run_caption(run: Run) -> str:
     s = run.summary
     text = _run_labels()["run"].format(
         scenario=s.get("scenario", run.scenario.name),
-        rhythm=s["rhythm"],
+        rhythm=_(s["rhythm"]) if s["rhythm"] in RHYTHMS else s["rhythm"],
         seed=s.get("seed", "?"),
-        scale=s.get("scale", float("nan")),
+        scale=general(s["scale"]) if "scale" in s else "?",
     )
     if s.get("policy"):
         text += _run_labels()["policy"].format(policy=", ".join(map(str, s["policy"])))
@@ -154,8 +167,8 @@ def run_caption(run: Run) -> str:
 
 def _run_labels() -> dict[str, str]:
     return {
-        "run": "{scenario}, {rhythm} rhythm, seed {seed}, scale {scale:g}",
-        "policy": "; proposals {policy}",
+        "run": _("{scenario}, {rhythm} rhythm, seed {seed}, scale {scale}"),
+        "policy": _("; proposals {policy}"),
     }
 
 
@@ -163,10 +176,10 @@ def _run_labels() -> dict[str, str]:
 def adoption_labels() -> dict[str, str]:
     """Every word of the adoption figure."""
     return {
-        "title": "Adoption by technology family and profession",
-        "x": "year",
-        "y": "% of the profession using it",
-        "legend": "technology family",
+        "title": _("Adoption by technology family and profession"),
+        "x": _("year"),
+        "y": _("% of the profession using it"),
+        "legend": _("technology family"),
     }
 
 
@@ -175,7 +188,7 @@ def adoption_table(run: Run) -> pl.DataFrame:
     ``profession``, ``family`` (labels, in the scenario's order), ``adoption`` (0-1)."""
     sc = run.scenario
     prof = {p: short_label(sc.professions[p].label) for p in sc.profession_ids}
-    fam = {f: sc.technologies[f].title(f) for f in sc.families}
+    fam = {f: label(sc.technologies[f].title(f)) for f in sc.families}
     return (
         run.timeseries.select(
             _time(),
@@ -195,14 +208,14 @@ def adoption_table(run: Run) -> pl.DataFrame:
 def time_freed_labels() -> dict[str, str]:
     """Every word of the time-freed figure."""
     return {
-        "title": "Working time freed: potential and realised",
-        "x": "year",
-        "y": "% of working time",
-        "potential": "potential",
-        "realised": "realised",
-        "target": "seed target",
-        "other_rhythm": "seed target, other rhythm",
-        "marker": "{value:.0%} at the end of {year} ({rhythm})",
+        "title": _("Working time freed: potential and realised"),
+        "x": _("year"),
+        "y": _("% of working time"),
+        "potential": _("potential"),
+        "realised": _("realised"),
+        "target": _("seed target"),
+        "other_rhythm": _("seed target, other rhythm"),
+        "marker": _("{value} at the end of {year} ({rhythm})"),
     }
 
 
@@ -213,6 +226,15 @@ def time_freed_table(run: Run) -> pl.DataFrame:
         run.indicators.select(_time(), potential="potential_all", realised="realised_all")
         .unpivot(index="time", variable_name="series", value_name="value")
         .sort("series", "time")
+    )
+
+
+def _marker(words: dict[str, str], row: dict[str, Any]) -> str:
+    """A seed target's annotation: '45% at the end of 2030 (central)'."""
+    return words["marker"].format(
+        value=percent(row["value"], 0, space=False),
+        year=row["year"],
+        rhythm=_(row["rhythm"]) if row["rhythm"] in RHYTHMS else row["rhythm"],
     )
 
 
@@ -247,13 +269,14 @@ FTE_SERIES: tuple[str, ...] = ("all", "eight_professions", "medical", "non_medic
 def fte_labels() -> dict[str, str]:
     """Every word of the FTE figure."""
     return {
-        "title": "Full-time equivalents freed for patient care",
-        "x": "year",
-        "y": "thousand FTE",
-        "all": "whole health workforce (extrapolated)",
-        "eight_professions": "the eight professions modelled",
-        "medical": "medical professions",
-        "non_medical": "non-medical professions",
+        "title": _("Full-time equivalents freed for patient care"),
+        "x": _("year"),
+        "y": _("thousand FTE"),
+        "y_units": _("FTE"),
+        "all": _("whole health workforce (extrapolated)"),
+        "eight_professions": _("the eight professions modelled"),
+        "medical": _("medical professions"),
+        "non_medical": _("non-medical professions"),
     }
 
 
@@ -272,16 +295,16 @@ def fte_freed_table(run: Run) -> pl.DataFrame:
 def gaps_labels() -> dict[str, str]:
     """Every word of the gaps figure (age bands through ``under``, ``band`` and ``plus``)."""
     return {
-        "title": "Gaps by age band and by establishment type",
-        "x": "year",
-        "age_band": "by age band",
-        "establishment_type": "by establishment type",
-        "adoption": "adoption (% of families in use)",
-        "realised": "realised time freed (% of working time)",
-        "spread": "range at the end of {year}: {points:.1f} pts",
-        "under": "under {age}",
+        "title": _("Gaps by age band and by establishment type"),
+        "x": _("year"),
+        "age_band": _("by age band"),
+        "establishment_type": _("by establishment type"),
+        "adoption": _("adoption (% of families in use)"),
+        "realised": _("realised time freed (% of working time)"),
+        "spread": _("range at the end of {year}: {points} pts"),
+        "under": _("under {age}"),
         "band": "{low}-{high}",
-        "plus": "{age} and over",
+        "plus": _("{age} and over"),
     }
 
 
@@ -322,7 +345,10 @@ def _pyplot(option: str = "--format png"):
         import matplotlib
     except ImportError:
         raise PlotError(
-            f"{option}: needs Matplotlib; install it with pip install 'adoption-abm[report]'"
+            about(
+                option,
+                _("needs Matplotlib; install it with pip install 'adoption-abm[report]'"),
+            )
         ) from None
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
@@ -333,7 +359,7 @@ def _pyplot(option: str = "--format png"):
 def _percent(ax: Any) -> None:
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, pos: percent(v, 0, space=False)))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
 
 
@@ -408,7 +434,7 @@ def _draw_time_freed(run: Run, plt: Any) -> Any:
         )
         for row in d.iter_rows(named=True):
             ax.annotate(
-                words["marker"].format(**row),
+                _marker(words, row),
                 (row["time"], row["value"]),
                 xytext=(7, -3),
                 textcoords="offset points",
@@ -435,7 +461,7 @@ def _draw_fte(run: Run, plt: Any) -> Any:
     for k, group in enumerate(FTE_SERIES):
         d = table.filter(pl.col("group") == group)
         ax.plot(d["time"], d["fte"], styles[group], color=PALETTE[k], label=words[group])
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:,.0f}"))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, pos: number(v / 1000, 0)))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
     ax.set_ylim(bottom=0)
     ax.set_xlabel(words["x"])
@@ -462,9 +488,9 @@ def _draw_gaps(run: Run, plt: Any) -> Any:
             end = part.filter(pl.col("time") == last)["value"]
             spread = words["spread"].format(
                 year=int(last) - 1 if last.is_integer() else int(last),
-                points=100 * float(end.max() - end.min()),
+                points=number(100 * float(end.max() - end.min()), 1),
             )
-            ax.set_title(f"{words[kind]}: {words[measure]}\n{spread}", loc="left")
+            ax.set_title(about(words[kind], words[measure]) + f"\n{spread}", loc="left")
             ax.set_ylim(bottom=0)
             _percent(ax)
             if r == 1:
@@ -482,8 +508,13 @@ def _altair(option: str = "--format html"):
         import altair as alt
     except ImportError:
         raise PlotError(
-            f"{option}: needs Altair; install it with pip install 'adoption-abm[app]', "
-            "or use --format png"
+            about(
+                option,
+                _(
+                    "needs Altair; install it with pip install 'adoption-abm[app]', or use "
+                    "--format png"
+                ),
+            )
         ) from None
     return alt
 
@@ -498,6 +529,17 @@ def _x(alt: Any, words: dict[str, str]) -> Any:
 
 def _scale(alt: Any, domain: list[str]) -> Any:
     return alt.Scale(domain=domain, range=[PALETTE[k % len(PALETTE)] for k in range(len(domain))])
+
+
+def _localised(chart: Any, alt: Any) -> Any:
+    """The chart with Vega's number locale of the current language: in French, decimal comma,
+    narrow no-break space for thousands, no-break space before %."""
+    if current_language() != "fr":
+        return chart
+    number_locale = alt.NumberLocale(
+        decimal=",", thousands="\u202f", grouping=[3], currency=["", "\u00a0€"], percent="\u00a0%"
+    )
+    return chart.configure(locale=alt.Locale(number=number_locale))
 
 
 def _html_adoption(run: Run, alt: Any) -> Any:
@@ -530,7 +572,7 @@ def _html_time_freed(run: Run, alt: Any) -> Any:
     )
     targets = target_table(run).with_columns(
         label=pl.struct("value", "year", "rhythm").map_elements(
-            lambda r: words["marker"].format(**r), return_dtype=pl.String
+            lambda r: _marker(words, r), return_dtype=pl.String
         ),
         kind=pl.when("own").then(pl.lit(words["target"])).otherwise(pl.lit(words["other_rhythm"])),
     )
@@ -575,7 +617,7 @@ def _html_fte(run: Run, alt: Any) -> Any:
         .mark_line()
         .encode(
             x=_x(alt, words),
-            y=alt.Y("fte:Q", title=words["y"].replace("thousand ", "")),
+            y=alt.Y("fte:Q", title=words["y_units"]),
             color=alt.Color("group:N", title=None, scale=_scale(alt, groups), sort=groups),
             tooltip=["group:N", alt.Tooltip("fte:Q", format=",.0f")],
         )
@@ -634,7 +676,12 @@ FIGURES: dict[str, Figure] = {
 def check_format(fmt: str, option: str = "--format") -> str:
     """``fmt`` if it is a known format whose library is installed, else a :class:`PlotError`."""
     if fmt not in FORMATS:
-        raise PlotError(f"{option} {fmt!r}: unknown format; allowed: {', '.join(FORMATS)}")
+        raise PlotError(
+            about(
+                f"{option} {fmt!r}",
+                _("unknown format; allowed: {allowed}").format(allowed=", ".join(FORMATS)),
+            )
+        )
     named = option if option != "--format" else f"--format {fmt}"
     if fmt == "png":
         _pyplot(named)
@@ -677,6 +724,6 @@ def write_plots(
     else:
         alt = _altair()
         for name, figure in FIGURES.items():
-            chart = figure.html(run, alt)
+            chart = _localised(figure.html(run, alt), alt)
             written.append(write_atomic(folder / f"{name}.html", _html_writer(chart)))
     return written

@@ -42,6 +42,7 @@ import numpy as np
 
 from ..batch.executors import Executor, make_executor
 from ..batch.seeds import replication_seeds
+from ..i18n import N_, _, about
 from ..policies.catalogue import PROPOSALS, catalogue
 from ..policies.priors import Prior, apply_draw, draw_values, priors
 from ..policies.schedule import PolicySchedule
@@ -57,10 +58,11 @@ OBJECTIVES: dict[str, str] = {
 }
 """The objectives and their Optuna direction."""
 OBJECTIVE_LABELS: dict[str, str] = {
-    "fte_freed": "FTE freed vs baseline at the horizon",
-    "multi_speed_gap": "multi-speed gap vs baseline at the horizon",
-    "cost_per_fte": "discounted cost per FTE-year freed (EUR)",
+    "fte_freed": N_("FTE freed vs baseline at the horizon"),
+    "multi_speed_gap": N_("multi-speed gap vs baseline at the horizon"),
+    "cost_per_fte": N_("discounted cost per FTE-year freed (EUR)"),
 }
+"""The objectives' names for people, in English (``i18n._`` translates them where shown)."""
 INTENSITIES: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0)
 """The intensities a proposal may take in the search (a categorical choice)."""
 TOLERANCE = 1e-6
@@ -103,8 +105,8 @@ def from_policy_text(text: str) -> Portfolio:
         return ()
     out = []
     for part in text.split(","):
-        head, _, x = part.partition("x")
-        n, _, start = head.partition("@")
+        head, _x, x = part.partition("x")
+        n, _at, start = head.partition("@")
         out.append((int(n), start, float(x)))
     return portfolio(out)
 
@@ -131,12 +133,18 @@ def at_horizon(scenario: Scenario, horizon: int) -> Scenario:
     """``scenario`` cut at the end of ``horizon`` (runs stop there; nothing after it counts).
     Raises ValueError if the scenario ends before it or no start year is left before it."""
     if horizon > scenario.end_year:
-        raise ValueError(f"horizon {horizon} is after the scenario's end_year {scenario.end_year}")
+        raise ValueError(
+            _("horizon {horizon} is after the scenario's end_year {end}").format(
+                horizon=horizon, end=scenario.end_year
+            )
+        )
     first = int(scenario.policy_start[:4])
     if horizon <= first:
         raise ValueError(
-            f"horizon {horizon} leaves no start year: proposals start from the policy start "
-            f"{scenario.policy_start}, so the horizon must be {first + 1} or later"
+            _(
+                "horizon {horizon} leaves no start year: proposals start from the policy start "
+                "{start}, so the horizon must be {first} or later"
+            ).format(horizon=horizon, start=scenario.policy_start, first=first + 1)
         )
     if horizon < scenario.end_year:
         scenario = with_overrides(scenario, {"end_year": horizon}, label="horizon")
@@ -214,7 +222,9 @@ def check_robust(robust: str) -> str:
     m = _QUANTILE.match(robust)
     if robust == "mean" or (m is not None and 1 <= int(m.group(1)) <= 99):
         return robust
-    raise ValueError(f"{robust!r}: allowed 'mean' or 'qNN' with NN from 1 to 99 (e.g. 'q10')")
+    raise ValueError(
+        about(repr(robust), _("allowed 'mean' or 'qNN' with NN from 1 to 99 (e.g. 'q10')"))
+    )
 
 
 def robust_value(values: Sequence[float], robust: str, direction: str) -> float:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..i18n import N_, _, general, label, listed, number
 from ..outputs.atomic import (
     write_atomic,
     write_json_atomic,
@@ -28,20 +29,33 @@ from .optimise import OptimiseResult
 from .portfolio import OBJECTIVE_LABELS, OBJECTIVES, from_policy_text, interventions
 from .report import _table, html
 
+DIRECTIONS = {"maximize": N_("maximize"), "minimize": N_("minimize")}
+"""Optuna's directions, for people."""
+
+
+def robust_name(robust: str) -> str:
+    """``--robust`` for people: ``mean`` translated, a quantile ``qNN`` as given."""
+    return _("mean") if robust == "mean" else robust
+
 
 def _fmt(x: float | None, objective: str) -> str:
     if x is None or not math.isfinite(x):
-        return "n/a"
+        return _("n/a")
     if objective == "multi_speed_gap":
-        return f"{100 * x:+.2f} pts"
-    return f"{x:,.0f}"
+        return _("{points} pts").format(points=number(100 * x, 2, sign=True))
+    return number(x, 0)
 
 
 def _describe(policy: str) -> str:
     items = from_policy_text(policy)
     if not items:
-        return "nothing (baseline)"
-    return ", ".join(f"#{it.proposal} x{it.intensity:g} from {it.start}" for it in items)
+        return _("nothing (baseline)")
+    return ", ".join(
+        _("#{n} x{intensity} from {start}").format(
+            n=it.proposal, intensity=general(it.intensity), start=it.start
+        )
+        for it in items
+    )
 
 
 def best_json(result: OptimiseResult) -> dict[str, Any]:
@@ -78,6 +92,7 @@ def pareto_png(result: OptimiseResult) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import polars as pl
+    from matplotlib.ticker import FuncFormatter
 
     ok = result.trials.filter(pl.col("value").is_not_null()).unique("policy", keep="first")
     fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=110)
@@ -85,7 +100,7 @@ def pareto_png(result: OptimiseResult) -> bytes:
     value = ok["value"].to_numpy()
     scale = 100.0 if result.objective == "multi_speed_gap" else 1.0
     front = ok["pareto"].to_numpy()
-    ax.scatter(cost[~front], scale * value[~front], s=18, color="#9aa9b8", label="evaluated")
+    ax.scatter(cost[~front], scale * value[~front], s=18, color="#9aa9b8", label=_("evaluated"))
     order = np.argsort(cost[front])
     ax.plot(
         cost[front][order],
@@ -93,7 +108,7 @@ def pareto_png(result: OptimiseResult) -> bytes:
         "-o",
         color="#c0392b",
         ms=6,
-        label="non-dominated",
+        label=_("non-dominated"),
     )
     if result.best is not None:
         ax.scatter(
@@ -102,13 +117,25 @@ def pareto_png(result: OptimiseResult) -> bytes:
             s=140,
             facecolors="none",
             edgecolors="black",
-            label="best",
+            label=_("best"),
         )
     if result.budget.cumulative is not None:
-        ax.axvline(result.budget.cumulative, color="grey", ls="--", lw=1, label="cumulative budget")
-    ax.set_xlabel(f"committed cost to {result.settings['horizon']} (M€, cumulative)")
-    unit = " (points)" if result.objective == "multi_speed_gap" else ""
-    ax.set_ylabel(f"{OBJECTIVE_LABELS[result.objective]}{unit}, {result.robust} over draws")
+        ax.axvline(
+            result.budget.cumulative, color="grey", ls="--", lw=1, label=_("cumulative budget")
+        )
+    ax.set_xlabel(
+        _("committed cost to {horizon} (M€, cumulative)").format(horizon=result.settings["horizon"])
+    )
+    unit = _(" (points)") if result.objective == "multi_speed_gap" else ""
+    ax.set_ylabel(
+        _("{objective}{unit}, {robust} over draws").format(
+            objective=_(OBJECTIVE_LABELS[result.objective]),
+            unit=unit,
+            robust=robust_name(result.robust),
+        )
+    )
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, pos: general(v, group=True)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, pos: general(v, group=True)))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -122,57 +149,86 @@ def markdown(result: OptimiseResult, command: str | None = None) -> str:
     """The report as Markdown."""
     s, obj = result.settings, result.objective
     cat = catalogue().proposals
-    budget = f"{s['budget']:g} M€ a year"
+    budget = _("{budget} M€ a year").format(budget=general(s["budget"]))
     if s["cumulative_budget"] is not None:
-        budget += f", {s['cumulative_budget']:g} M€ over the horizon"
+        budget += ", " + _("{budget} M€ over the horizon").format(
+            budget=general(s["cumulative_budget"])
+        )
     trials = result.trials
     n_feasible = int((trials["state"] == "complete").sum())
     n_infeasible = int((trials["state"] == "infeasible").sum())
     lines = [
-        f"# Portfolio optimisation: {s['scenario']}, horizon {s['horizon']}",
+        _("# Portfolio optimisation: {scenario}, horizon {horizon}").format(
+            scenario=s["scenario"], horizon=s["horizon"]
+        ),
         "",
     ]
     if command:
-        lines += [f"Command: `{command}`", ""]
+        lines += [_("Command: `{command}`").format(command=command), ""]
     lines += [
         _table(
-            ["setting", "value"],
+            [_("setting"), _("value")],
             [
-                ["objective", f"{OBJECTIVE_LABELS[obj]} ({OBJECTIVES[obj]})"],
-                ["robust", f"{s['robust']} over {s['draws']} assumption draws"],
-                ["budget", budget],
-                ["candidates", ", ".join(map(str, s["proposals"]))],
-                ["intensities", ", ".join(f"{x:g}" for x in s["intensities"])],
                 [
-                    "runs per portfolio",
-                    f"{result.runs_per_portfolio} ({s['draws']} draws x {s['replications']} "
-                    "replications, paired with the baseline of the same seed)",
-                ],
-                ["scale, seed", f"{s['scale']:g}, {s['seed']}"],
-                [
-                    "trials",
-                    f"{trials.height} ({result.warm_start} warm start: the baseline, the "
-                    "singles and pairs within the budget; "
-                    f"{n_feasible} feasible, {n_infeasible} over budget and not run)",
+                    _("objective"),
+                    f"{_(OBJECTIVE_LABELS[obj])} ({_(DIRECTIONS[OBJECTIVES[obj]])})",
                 ],
                 [
-                    "this session",
-                    f"{result.trials_this_session} trials, {result.runs} model runs, "
-                    f"{result.seconds:.1f} s",
+                    _("robust"),
+                    _("{robust} over {draws} assumption draws").format(
+                        robust=robust_name(s["robust"]), draws=s["draws"]
+                    ),
+                ],
+                [_("budget"), budget],
+                [_("candidates"), ", ".join(map(str, s["proposals"]))],
+                [_("intensities"), listed(general(x) for x in s["intensities"])],
+                [
+                    _("runs per portfolio"),
+                    _(
+                        "{runs} ({draws} draws x {replications} replications, paired with the "
+                        "baseline of the same seed)"
+                    ).format(
+                        runs=result.runs_per_portfolio,
+                        draws=s["draws"],
+                        replications=s["replications"],
+                    ),
+                ],
+                [_("scale, seed"), listed([general(s["scale"]), str(s["seed"])])],
+                [
+                    _("trials"),
+                    _(
+                        "{trials} ({warm} warm start: the baseline, the singles and pairs within "
+                        "the budget; {feasible} feasible, {infeasible} over budget and not run)"
+                    ).format(
+                        trials=trials.height,
+                        warm=result.warm_start,
+                        feasible=n_feasible,
+                        infeasible=n_infeasible,
+                    ),
+                ],
+                [
+                    _("this session"),
+                    _("{trials} trials, {runs} model runs, {seconds} s").format(
+                        trials=result.trials_this_session,
+                        runs=result.runs,
+                        seconds=number(result.seconds, 1),
+                    ),
                 ],
             ],
         ),
         "",
-        "The study was given the baseline and every single candidate and every pair of "
-        "candidates within the budget (intensity 1, from the policy start) before the TPE "
-        "sampler's own trials, so the best portfolio is never worse than the best single "
-        "proposal or pair within the budget. Portfolios over the budget are not run: their "
-        "overspend is an Optuna constraint. Committed cost = the budget ceilings in force "
-        "(catalogue cost x intensity, from the start); spending never exceeds them. The interval "
-        "is the lowest and highest value over the assumption draws (each the mean over the "
-        "replications).",
+        _(
+            "The study was given the baseline and every single candidate and every pair of "
+            "candidates within the budget (intensity 1, from the policy start) before the TPE "
+            "sampler's own trials, so the best portfolio is never worse than the best single "
+            "proposal or pair within the budget. Portfolios over the budget are not run: their "
+            "overspend is an Optuna constraint. Committed cost = the budget ceilings in force "
+            "(catalogue cost x intensity, from the start); spending never exceeds them. The "
+            "interval is the lowest and highest value over the assumption draws (each the mean "
+            "over the replications)."
+        ),
         "",
-        "## Best portfolios",
+        _("## Best portfolios"),
         "",
     ]
     rows = []
@@ -182,10 +238,10 @@ def markdown(result: OptimiseResult, command: str | None = None) -> str:
             [
                 str(rank),
                 _describe(ev.policy),
-                f"{max(ev.committed.values()):,.0f}",
-                f"{ev.cumulative:,.0f}",
-                f"{ev.discounted_cost:,.0f}",
-                f"{np.mean(ev.spent):,.0f}" if ev.spent else "n/a",
+                number(max(ev.committed.values()), 0),
+                number(ev.cumulative, 0),
+                number(ev.discounted_cost, 0),
+                number(float(np.mean(ev.spent)), 0) if ev.spent else _("n/a"),
                 _fmt(result.value(ev), obj),
                 _fmt(float(np.mean(per)), obj),
                 f"[{_fmt(min(per), obj)}, {_fmt(max(per), obj)}]",
@@ -194,20 +250,20 @@ def markdown(result: OptimiseResult, command: str | None = None) -> str:
     lines += [
         _table(
             [
-                "rank",
-                "portfolio",
-                "largest year (M€)",
-                "cumulative (M€)",
-                "committed, discounted (M€)",
-                "spent, discounted (M€)",
-                f"robust ({s['robust']})",
-                "mean",
-                "interval over draws",
+                _("rank"),
+                _("portfolio"),
+                _("largest year (M€)"),
+                _("cumulative (M€)"),
+                _("committed, discounted (M€)"),
+                _("spent, discounted (M€)"),
+                _("robust ({robust})").format(robust=robust_name(s["robust"])),
+                _("mean"),
+                _("interval over draws"),
             ],
             rows,
         )
         if rows
-        else "No feasible portfolio was evaluated.",
+        else _("No feasible portfolio was evaluated."),
         "",
     ]
     best = result.best
@@ -216,30 +272,34 @@ def markdown(result: OptimiseResult, command: str | None = None) -> str:
         years = [y for y in sorted(best.committed) if y >= first]
         cum = np.cumsum([best.committed[y] for y in years])
         lines += [
-            f"### Committed cost of the best portfolio ({best.policy})",
+            _("### Committed cost of the best portfolio ({policy})").format(policy=best.policy),
             "",
             _table(
-                ["year", *map(str, years)],
+                [_("year"), *map(str, years)],
                 [
-                    ["M€", *(f"{best.committed[y]:,.1f}" for y in years)],
-                    ["cumulative M€", *(f"{c:,.1f}" for c in cum)],
+                    ["M€", *(number(best.committed[y], 1) for y in years)],
+                    [_("cumulative M€"), *(number(float(c), 1) for c in cum)],
                 ],
             ),
             "",
-            "## Marginal value of each proposal in the best portfolio",
+            _("## Marginal value of each proposal in the best portfolio"),
             "",
-            "The robust objective with the proposal minus without it (the rest unchanged), both "
-            "evaluated on the same draws and seeds.",
+            _(
+                "The robust objective with the proposal minus without it (the rest unchanged), "
+                "both evaluated on the same draws and seeds."
+            ),
             "",
         ]
         mrows = [
             [
-                f"#{m['proposal']} {cat[m['proposal']].title}",
-                f"x{m['intensity']:g} from {m['start']}",
-                f"{cat[m['proposal']].cost * m['intensity']:,.0f}",
-                f"{m['cost_saved_meur']:,.0f}",
+                f"#{m['proposal']} {label(cat[m['proposal']].title)}",
+                _("x{intensity} from {start}").format(
+                    intensity=general(m["intensity"]), start=m["start"]
+                ),
+                number(cat[m["proposal"]].cost * m["intensity"], 0),
+                number(m["cost_saved_meur"], 0),
                 _fmt(m["value_without"], obj),
-                _fmt(m["marginal"], obj) if math.isfinite(m["marginal"]) else "n/a",
+                _fmt(m["marginal"], obj) if math.isfinite(m["marginal"]) else _("n/a"),
                 cat[m["proposal"]].activity,
             ]
             for m in result.marginals
@@ -247,28 +307,33 @@ def markdown(result: OptimiseResult, command: str | None = None) -> str:
         lines += [
             _table(
                 [
-                    "proposal",
-                    "in the portfolio",
-                    "ceiling (M€/yr)",
-                    "committed to the horizon (M€)",
-                    "objective without it",
-                    "marginal value",
-                    "what it buys",
+                    _("proposal"),
+                    _("in the portfolio"),
+                    _("ceiling (M€/yr)"),
+                    _("committed to the horizon (M€)"),
+                    _("objective without it"),
+                    _("marginal value"),
+                    _("what it buys"),
                 ],
                 mrows,
             ),
             "",
         ]
     lines += [
-        "## Cost against effect",
+        _("## Cost against effect"),
         "",
-        "Every feasible portfolio evaluated; the non-dominated ones (no other is both cheaper "
-        "and better) in red.",
+        _(
+            "Every feasible portfolio evaluated; the non-dominated ones (no other is both "
+            "cheaper and better) in red."
+        ),
         "",
         "![Pareto](pareto.png)",
         "",
-        "Files: `trials.parquet` (every trial), `best.json` (the best portfolio as "
-        "interventions), `study.db` (the Optuna study: re-running the same command resumes it).",
+        _(
+            "Files: `trials.parquet` (every trial), `best.json` (the best portfolio as "
+            "interventions), `study.db` (the Optuna study: re-running the same command resumes "
+            "it)."
+        ),
         "",
     ]
     return "\n".join(lines)
@@ -288,6 +353,6 @@ def write_report(
     written.append(write_atomic(out / "pareto.png", lambda tmp: tmp.write_bytes(data)))
     md_text = markdown(result, command)
     written.append(write_text_atomic(out / "report.md", md_text))
-    title = f"Portfolio optimisation: {result.settings['scenario']}"
+    title = _("Portfolio optimisation: {scenario}").format(scenario=result.settings["scenario"])
     written.append(write_text_atomic(out / "report.html", html(md_text, title)))
     return written

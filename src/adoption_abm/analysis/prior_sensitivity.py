@@ -39,6 +39,7 @@ import polars as pl
 
 from ..batch.executors import Executor
 from ..batch.seeds import replication_seeds
+from ..i18n import _, about
 from ..policies.catalogue import catalogue
 from ..policies.parse import parse_policy
 from ..policies.priors import Prior, apply_draw, priors
@@ -229,16 +230,24 @@ def question_priors(
     theirs has an uncertain effect."""
     p_ivs = parse_policy(policy, sc)
     if not p_ivs:
-        raise ValueError(f"policy {policy!r}: the baseline has no effect prior; name proposals")
+        raise ValueError(
+            about(f"policy {policy!r}", _("the baseline has no effect prior; name proposals"))
+        )
     q_ivs = None if versus is None else parse_policy(versus, sc)
     if q_ivs is not None and sorted(map(str, q_ivs)) == sorted(map(str, p_ivs)):
-        raise ValueError(f"versus {versus!r}: the same policy as {policy!r}")
+        raise ValueError(  # "versus" first: the command names --versus for it
+            about(f"versus {versus!r}", _("the same policy as {policy!r}").format(policy=policy))
+        )
     proposals = {int(iv["proposal"]) for iv in p_ivs + (q_ivs or [])}
     prior_list = priors(proposals)
     if not prior_list:
         raise ValueError(
-            f"policy {policy!r}: its proposals ({', '.join(map(str, sorted(proposals)))}) have "
-            "no uncertain effect"
+            about(
+                f"policy {policy!r}",
+                _("its proposals ({proposals}) have no uncertain effect").format(
+                    proposals=", ".join(map(str, sorted(proposals)))
+                ),
+            )
         )
     return p_ivs, q_ivs, prior_list
 
@@ -360,9 +369,9 @@ def prior_sensitivity(
     draws = pl.DataFrame(draw_cols)
     role = pl.DataFrame(
         {
-            "policy": ["baseline"] + [lab for lab, _, _ in labels],
-            "row": [None] + [i for _, i, _ in labels],
-            "role": ["baseline"] + [r for _, _, r in labels],
+            "policy": ["baseline"] + [lab for lab, _i, _r in labels],
+            "row": [None] + [i for _lab, i, _r in labels],
+            "role": ["baseline"] + [r for _lab, _i, r in labels],
         },
         schema={"policy": pl.String, "row": pl.Int64, "role": pl.String},
     )

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from ..i18n import _, about, general, ngettext, number
 from .errors import Commands, fail
 from .options import (
     DaskLocal,
@@ -43,7 +44,10 @@ def _run_batch(experiment: Path, out: Path, ex_args: dict, chunk_size: int | Non
             return run_batch(experiment, out, chunk_size=chunk_size, progress=progress, **ex_args)
     except KeyboardInterrupt:
         typer.echo(
-            f"\ninterrupted; finished runs are kept in {out}: re-run the same command to resume",
+            "\n"
+            + _(
+                "interrupted; finished runs are kept in {out}: re-run the same command to resume"
+            ).format(out=out),
             err=True,
         )
         raise typer.Exit(130) from None
@@ -74,17 +78,24 @@ def batch(
     report = _run_batch(
         experiment, out, executor_args(workers, scheduler, dask), chunk_size, progress
     )
-    msg = (
-        f"{report.skipped + report.computed} of {report.total} runs done "
-        f"({report.computed} now, {report.skipped} before) "
-        f"in {report.seconds:.1f} s on {report.executor} "
-        f"→ {out}"
+    msg = _(
+        "{done} of {total} runs done ({now} now, {before} before) in {seconds} s on {executor}"
+    ).format(
+        done=report.skipped + report.computed,
+        total=report.total,
+        now=report.computed,
+        before=report.skipped,
+        seconds=number(report.seconds, 1),
+        executor=report.executor,
     )
-    typer.echo(msg)
+    typer.echo(f"{msg} → {out}")
     if report.failed:
         typer.echo(
-            f"{report.failed} runs failed (see status and error in {out / 'runs.parquet'}); "
-            "re-running retries them",
+            ngettext(
+                "{n} run failed (see status and error in {index}); re-running retries it",
+                "{n} runs failed (see status and error in {index}); re-running retries them",
+                report.failed,
+            ).format(n=report.failed, index=out / "runs.parquet"),
             err=True,
         )
         raise typer.Exit(1)
@@ -212,11 +223,20 @@ def sensitivity(
     if priors:
         if experiment is not None:
             fail(
-                f"EXPERIMENT {experiment}: not with --priors (the prior analysis makes its own "
-                "design); give one or the other"
+                about(
+                    f"EXPERIMENT {experiment}",
+                    _(
+                        "not with --priors (the prior analysis makes its own design); give one or "
+                        "the other"
+                    ),
+                )
             )
         if output:
-            fail("--output: only for an EXPERIMENT; with --priors use --metric and --year")
+            fail(
+                about(
+                    "--output", _("only for an EXPERIMENT; with --priors use --metric and --year")
+                )
+            )
         from .priors import run_priors
 
         run_priors(
@@ -240,11 +260,16 @@ def sensitivity(
         return
     given = [name for name, v in prior_options.items() if v is not None]
     if given:
-        fail(f"{given[0]}: only with --priors (an EXPERIMENT sets its own runs)")
+        fail(about(given[0], _("only with --priors (an EXPERIMENT sets its own runs)")))
     if experiment is None:
         fail(
-            "EXPERIMENT: missing; give an experiment TOML file (design kind 'sobol' or "
-            "'morris'), or --priors --policy P for the effect priors"
+            about(
+                "EXPERIMENT",
+                _(
+                    "missing; give an experiment TOML file (design kind 'sobol' or 'morris'), or "
+                    "--priors --policy P for the effect priors"
+                ),
+            )
         )
     _experiment_sensitivity(
         experiment, out, executor_args(workers, scheduler, dask), output, progress
@@ -264,13 +289,21 @@ def _experiment_sensitivity(
     if exp.design.kind not in ("sobol", "morris"):
         raise ExperimentError(
             experiment,
-            [("design.kind", f"sensitivity needs 'sobol' or 'morris', got {exp.design.kind!r}")],
+            [
+                (
+                    "design.kind",
+                    _("sensitivity needs 'sobol' or 'morris', got {kind!r}").format(
+                        kind=exp.design.kind
+                    ),
+                )
+            ],
         )
     report = _run_batch(experiment, out, ex_args, None, progress)
     if not report.complete:
+        failed = report.total - report.computed - report.skipped
+        text = ngettext("{n} run failed; see {index}", "{n} runs failed; see {index}", failed)
         typer.echo(
-            f"error: {report.total - report.computed - report.skipped} runs failed; "
-            f"see {out / 'runs.parquet'}",
+            _("error: {message}").format(message=text.format(n=failed, index=out / "runs.parquet")),
             err=True,
         )
         raise typer.Exit(1)
@@ -327,7 +360,8 @@ def calibrate(
     try:
         cal = load_calibration(config)
         if cal.degrees_of_freedom == 0:
-            typer.echo(f"warning: {config}: {just_identified_message(cal)}", err=True)
+            message = f"{config}: {just_identified_message(cal)}"
+            typer.echo(_("warning: {message}").format(message=message), err=True)
         with dask_errors(ex_args), warnings.catch_warnings():
             warnings.simplefilter("ignore", JustIdentifiedWarning)
             result = run_calibration(
@@ -339,15 +373,23 @@ def calibrate(
             )
     except KeyboardInterrupt:
         typer.echo(
-            f"\ninterrupted; evaluations are kept in {out}/trace.parquet: re-run to resume",
+            "\n"
+            + _("interrupted; evaluations are kept in {trace}: re-run to resume").format(
+                trace=f"{out}/trace.parquet"
+            ),
             err=True,
         )
         raise typer.Exit(130) from None
-    fitted = ", ".join(f"{k} = {v:.4f}" for k, v in result["fitted"].items())
+    fitted = ", ".join(f"{k} = {number(v, 4, group=False)}" for k, v in result["fitted"].items())
+    status = _("converged") if result["converged"] else result["message"]
     typer.echo(
-        f"fitted: {fitted}\nobjective {result['objective']:.4g} "
-        f"after {result['evaluations']} evaluations "
-        f"({'converged' if result['converged'] else result['message']})"
+        _("fitted: {fitted}").format(fitted=fitted)
+        + "\n"
+        + ngettext(
+            "objective {objective} after {n} evaluation ({status})",
+            "objective {objective} after {n} evaluations ({status})",
+            result["evaluations"],
+        ).format(objective=general(result["objective"], 4), n=result["evaluations"], status=status)
     )
     typer.echo(residual_markdown(result["residuals"], result["identification"]))
     typer.echo(f"→ {out / 'calibration.json'}")

@@ -16,13 +16,14 @@ from __future__ import annotations
 import errno
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, Literal, NoReturn
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from ..i18n import ENV_VAR, LANGUAGES, _, set_language
+from ..i18n import ENV_VAR, LANGUAGES, N_, _, set_language
 
 EXIT_BAD_INPUT = 2
 EXIT_INCOMPLETE = 1  # the work is kept; re-running the same command resumes it
@@ -175,8 +176,8 @@ def lang_param() -> Any:
                 typer.Option(
                     "--lang",
                     metavar="<fr|en>",
-                    help=f"Language of the messages and reports (default: ${ENV_VAR}, else "
-                    "the locale: French for fr*, English otherwise).",
+                    help="Language of the messages, reports and help (default: "
+                    "$ADOPTION_ABM_LANG, else the locale: French for fr*, English otherwise).",
                     callback=_choose_language,
                     is_eager=True,
                     expose_value=False,
@@ -191,9 +192,69 @@ def lang_param() -> Any:
     return _LANG_PARAM[0]
 
 
+HELP_OPTION = N_("Show this message and exit.")
+"""Click's own ``--help`` text, translated with the others."""
+TYPER_WORDS = {
+    "ARGUMENTS_PANEL_TITLE": N_("Arguments"),
+    "OPTIONS_PANEL_TITLE": N_("Options"),
+    "COMMANDS_PANEL_TITLE": N_("Commands"),
+    "DEFAULT_STRING": N_("[default: {}]"),
+    "REQUIRED_LONG_STRING": N_("[required]"),
+}
+"""The words Typer's help layout adds (``typer.rich_utils`` globals, read when the help is
+printed): set to their translation while it is, then restored; a name this Typer lacks is
+skipped. ``Usage:`` and the error panel stay Click's and Typer's own."""
+
+
+def language_in_args(args: list[str]) -> str | None:
+    """The value of a ``--lang`` (``--lang fr`` or ``--lang=fr``) among ``args``, if it is a
+    language; anything else is left for the option itself to refuse."""
+    for k, arg in enumerate(args):
+        value = None
+        if arg == "--lang" and k + 1 < len(args):
+            value = args[k + 1]
+        elif arg.startswith("--lang="):
+            value = arg.partition("=")[2]
+        if value is not None and value.strip().lower() in LANGUAGES:
+            return value.strip().lower()
+    return None
+
+
+@contextmanager
+def translated_help(command: Any, ctx: Any) -> Iterator[None]:
+    """The help texts of ``command`` (its own, its parameters', its subcommands') in the
+    current language while the block runs, then the English ones again. The texts are written
+    in English in the code (evaluated at import, before ``--lang`` is read); they are
+    translated here, when the help is printed."""
+    from typer import rich_utils
+
+    objects = [command, *command.get_params(ctx)]
+    objects += list(getattr(command, "commands", {}).values())
+    saved = [(obj, obj.help, getattr(obj, "short_help", None)) for obj in objects]
+    words = {k: v for k, v in TYPER_WORDS.items() if isinstance(getattr(rich_utils, k, None), str)}
+    layout = {k: getattr(rich_utils, k) for k in words}
+    try:
+        for obj, text, short in saved:
+            if text:
+                obj.help = _(text)
+            if short:
+                obj.short_help = _(short)
+        for name, english in words.items():
+            setattr(rich_utils, name, _(english))
+        yield
+    finally:
+        for obj, text, short in saved:
+            obj.help = text
+            if short is not None:
+                obj.short_help = short
+        for name, value in layout.items():
+            setattr(rich_utils, name, value)
+
+
 class HelpMixin:
-    """Commands and groups whose help shows flags without placeholders (:func:`literal_help`)
-    and that take ``--lang`` (:func:`lang_param`)."""
+    """Commands and groups whose help shows flags without placeholders (:func:`literal_help`),
+    that take ``--lang`` (:func:`lang_param`) and whose help is printed in the language chosen
+    (:func:`translated_help`), wherever ``--lang`` stands on the command line."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -202,6 +263,18 @@ class HelpMixin:
 
     def get_params(self, ctx: Any) -> list[Any]:
         return literal_help(super().get_params(ctx))  # type: ignore[misc]
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        # ``--help`` is eager too and runs in the order typed: ``run --help --lang fr`` must
+        # print French help, so a valid ``--lang`` is applied before any option is processed
+        lang = language_in_args(args)
+        if lang is not None:
+            set_language(lang)
+        return super().parse_args(ctx, args)  # type: ignore[misc]
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        with translated_help(self, ctx):
+            super().format_help(ctx, formatter)  # type: ignore[misc]
 
 
 class ReportingGroup(HelpMixin, TyperGroup):

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from ..i18n import _, about, general, number
 from .errors import Commands, fail
 from .options import (
     DaskLocal,
@@ -38,22 +39,27 @@ def parse_proposals(text: str | None) -> list[int] | None:
     """``'6,7,12'`` or ``'1-5,12'`` → proposal numbers (None: all twenty); exit 2 otherwise."""
     if text is None:
         return None
-    allowed = "numbers 1-20 separated by commas, or ranges such as '1-5,12'"
+    allowed = _("allowed numbers 1-20 separated by commas, or ranges such as '1-5,12'")
     out: set[int] = set()
     for part in text.replace(" ", "").split(","):
         lo, sep, hi = part.partition("-")
         if not lo.isdigit() or (sep and not hi.isdigit()):
-            fail(f"--proposals {text!r}: allowed {allowed}")
+            fail(f"--proposals {text!r}: {allowed}")
         first, last = int(lo), int(hi) if sep else int(lo)
         if not 1 <= first <= last <= 20:
-            fail(f"--proposals {text!r}: allowed {allowed}")
+            fail(f"--proposals {text!r}: {allowed}")
         out.update(range(first, last + 1))
     return sorted(out)
 
 
 def _check_number(option: str, value: float | None, what: str) -> None:
     if value is not None and (not math.isfinite(value) or value <= 0):
-        fail(f"{option} {value:g}: must be a positive number of {what}")
+        fail(
+            about(
+                f"{option} {general(value)}",
+                _("must be a positive number of {unit}").format(unit=what),
+            )
+        )
 
 
 @app.command("optimise")
@@ -107,15 +113,20 @@ def optimise_command(
     every single proposal and pair within the budget; portfolios over it are not run. Each
     portfolio runs DRAWS assumption draws x REPLICATIONS seeds, paired with the baseline. Writes
     OUT/report.md, report.html, pareto.png, trials.parquet, best.json; OUT/study.db resumes."""
-    _check_number("--budget", budget, "M€ a year")
+    _check_number("--budget", budget, _("M€ a year"))
     _check_number("--cumulative-budget", cumulative_budget, "M€")
     if objective not in OBJECTIVE_NAMES:
-        fail(f"--objective {objective!r}: allowed {', '.join(OBJECTIVE_NAMES)}")
+        fail(
+            about(
+                f"--objective {objective!r}",
+                _("allowed {allowed}").format(allowed=", ".join(OBJECTIVE_NAMES)),
+            )
+        )
     for name, value, low in (("--draws", draws, 1), ("--replications", replications, 1)):
         if value < low:
-            fail(f"{name} {value}: must be at least {low}")
+            fail(about(f"{name} {value}", _("must be at least {low}").format(low=low)))
     if trials < 0:
-        fail(f"--trials {trials}: must be 0 or more")
+        fail(about(f"--trials {trials}", _("must be 0 or more")))
     candidates = parse_proposals(proposals)
     ex_args = executor_args(workers, scheduler, dask)
     try:
@@ -124,12 +135,14 @@ def optimise_command(
         import optuna  # noqa: F401
     except ImportError as exc:
         fail(
-            "optimise needs the 'batch' and 'report' extras: "
-            f"pip install 'adoption-abm[batch,report]' ({exc})"
+            _(
+                "optimise needs the 'batch' and 'report' extras: "
+                "pip install 'adoption-abm[batch,report]' ({error})"
+            ).format(error=exc)
         )
     from ..analysis.optimise import StudyMismatch, optimise
     from ..analysis.portfolio import at_horizon, check_robust
-    from ..analysis.portfolio_report import write_report
+    from ..analysis.portfolio_report import robust_name, write_report
     from ..model.limits import check_run_size
     from ..outputs.runfolder import check_output_folder
 
@@ -171,26 +184,47 @@ def optimise_command(
         fail(str(exc))
     except KeyboardInterrupt:
         typer.echo(
-            f"\ninterrupted; finished trials are kept in {out / 'study.db'}: "
-            "re-run the same command to resume",
+            "\n"
+            + _(
+                "interrupted; finished trials are kept in {study}: re-run the same command to "
+                "resume"
+            ).format(study=out / "study.db"),
             err=True,
         )
         raise typer.Exit(130) from None
     write_report(result, out, command=command)
     lines = [
-        f"{result.trials.height} trials ({result.warm_start} warm start), "
-        f"{result.trials_this_session} this session: {result.runs} model runs in "
-        f"{result.seconds:.1f} s → {out}/report.html"
+        _(
+            "{trials} trials ({warm} warm start), {session} this session: {runs} model runs "
+            "in {seconds} s"
+        ).format(
+            trials=result.trials.height,
+            warm=result.warm_start,
+            session=result.trials_this_session,
+            runs=result.runs,
+            seconds=number(result.seconds, 1),
+        )
+        + f" → {out}/report.html"
     ]
     best = result.best
     if best is None:
-        lines.append("no feasible portfolio evaluated")
+        lines.append(_("no feasible portfolio evaluated"))
     else:
         per = best.per_draw(objective)
         lines.append(
-            f"best: {best.policy}  {objective} ({robust}) {result.value(best):,.4g} "
-            f"[{min(per):,.4g}, {max(per):,.4g} over draws]; committed "
-            f"{max(best.committed.values()):,.0f} M€ in its largest year, "
-            f"{best.cumulative:,.0f} M€ to {horizon}"
+            _(
+                "best: {policy}  {objective} ({robust}) {value} [{low}, {high} over draws]; "
+                "committed {largest} M€ in its largest year, {cumulative} M€ to {horizon}"
+            ).format(
+                policy=best.policy,
+                objective=objective,
+                robust=robust_name(robust),
+                value=general(result.value(best), 4, group=True),
+                low=general(min(per), 4, group=True),
+                high=general(max(per), 4, group=True),
+                largest=number(max(best.committed.values()), 0),
+                cumulative=number(best.cumulative, 0),
+                horizon=horizon,
+            )
         )
     typer.echo("\n".join(lines))

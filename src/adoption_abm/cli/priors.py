@@ -10,6 +10,7 @@ from typing import Any
 
 import typer
 
+from ..i18n import _, about, number
 from .errors import fail
 from .options import command_line, dask_errors, scenario_from_options, sigterm_interrupts
 
@@ -53,20 +54,34 @@ def check_options(
     from ..scenario.errors import ScenarioError
 
     if not policy:
-        fail("--policy: required with --priors, e.g. --policy 6,10 or --policy all")
+        fail(about("--policy", _("required with --priors, e.g. --policy 6,10 or --policy all")))
     if metric not in METRIC_LABELS:
-        fail(f"--metric {metric!r}: allowed {', '.join(METRIC_LABELS)}")
+        fail(
+            about(
+                f"--metric {metric!r}",
+                _("allowed {allowed}").format(allowed=", ".join(METRIC_LABELS)),
+            )
+        )
     if not scenario.start_year <= year <= scenario.end_year:
         fail(
-            f"--year {year}: must lie within the scenario's {scenario.start_year}-"
-            f"{scenario.end_year} (e.g. --year 2030)"
+            about(
+                f"--year {year}",
+                _("must lie within the scenario's {start}-{end} (e.g. --year 2030)").format(
+                    start=scenario.start_year, end=scenario.end_year
+                ),
+            )
         )
     if samples < 2 or samples & (samples - 1):
-        fail(f"--samples {samples}: must be a power of 2, at least 2 (e.g. 8, 16, 64)")
+        fail(about(f"--samples {samples}", _("must be a power of 2, at least 2 (e.g. 8, 16, 64)")))
     if replications < 1:
-        fail(f"--replications {replications}: must be at least 1")
+        fail(about(f"--replications {replications}", _("must be at least {low}").format(low=1)))
     if groups not in GROUPS:
-        fail(f"--groups {groups!r}: allowed {' or '.join(GROUPS)}")
+        fail(
+            about(
+                f"--groups {groups!r}",
+                _("allowed {first} or {second}").format(first=GROUPS[0], second=GROUPS[1]),
+            )
+        )
     check_run_size(scenario, scale, label="--scale", force_hint=None)
     for option, text in (("--policy", policy), ("--versus", versus)):
         if text is None:
@@ -76,14 +91,14 @@ def check_options(
         except ValueError as exc:
             if isinstance(exc, ScenarioError):
                 raise
-            fail(f"{option} {text!r}: {exc}")
+            fail(about(f"{option} {text!r}", str(exc)))
     try:
-        p_ivs, q_ivs, _ = question_priors(scenario, policy, versus)
+        p_ivs, q_ivs, _priors = question_priors(scenario, policy, versus)
     except ValueError as exc:
         if isinstance(exc, ScenarioError):
             raise
         option = "--versus" if str(exc).startswith("versus") else "--policy"
-        fail(f"{option}: {exc}")
+        fail(about(option, str(exc)))
     return p_ivs, q_ivs
 
 
@@ -146,15 +161,24 @@ def run_priors(
             folder.fill(lambda tmp: write_report(res, tmp, command=command), "the report")
             folder.commit()
     except KeyboardInterrupt:
-        typer.echo("interrupted: no report written", err=True)
+        typer.echo(_("interrupted: no report written"), err=True)
         raise typer.Exit(130) from None
     from ..analysis.prior_report import reading
 
     top = res.indices.select("factor", "S1", "S1_conf", "ST", "ST_conf").rows()
     lines = [
-        f"{res.meta['rows']} draws x {replications} seeds ({res.meta['runs']} runs) in "
-        f"{res.meta['seconds_total']:.1f} s on {res.meta['executor']} → {out}/sensitivity.md"
+        _("{draws} draws x {seeds} seeds ({runs} runs) in {seconds} s on {executor}").format(
+            draws=res.meta["rows"],
+            seeds=replications,
+            runs=res.meta["runs"],
+            seconds=number(res.meta["seconds_total"], 1),
+            executor=res.meta["executor"],
+        )
+        + f" → {out}/sensitivity.md"
     ]
-    lines += [f"{f}: S1 {s1:.3f} ± {c1:.3f}, ST {st:.3f} ± {ct:.3f}" for f, s1, c1, st, ct in top]
+    lines += [
+        f"{f}: S1 {number(s1, 3)} ± {number(c1, 3)}, ST {number(st, 3)} ± {number(ct, 3)}"
+        for f, s1, c1, st, ct in top
+    ]
     lines.append(reading(res))
     typer.echo("\n".join(lines))

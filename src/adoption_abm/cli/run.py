@@ -259,4 +259,5 @@ def validate(
         )
     )
     for w in found:
-        typer.echo(f"warning: {file}: {w.field}: {w.message} [{w.check}]", err=True)
+        message = f"{file}: {w.field}: {w.message} [{w.check}]"
+        typer.echo(_("warning: {message}").format(message=message), err=True)

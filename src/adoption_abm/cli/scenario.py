@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ..i18n import _, about, ngettext
 from .errors import Commands, fail
 
 app = Commands()
@@ -37,17 +38,25 @@ def new(
     from ..scenario.load import builtin_scenarios, load_scenario
 
     if file.is_dir():
-        fail(f"FILE {file}: is a folder; give the name of the TOML file to write")
+        fail(about(f"FILE {file}", _("is a folder; give the name of the TOML file to write")))
     if file.exists() and not overwrite:
-        fail(f"FILE {file}: already exists; pass --overwrite to replace it")
+        fail(about(f"FILE {file}", _("already exists; pass --overwrite to replace it")))
     check_output_folder(file.parent, "FILE")  # its folder can be written (or created)
     sc = load_scenario(from_)
-    origin = f"the built-in {from_}" if from_ in builtin_scenarios() else from_
+    builtin = from_ in builtin_scenarios()
+    origin = f"the built-in {from_}" if builtin else from_  # the file's comments: English
     try:
         write_text_atomic(file, commented_toml(sc, origin))
     except OSError as exc:
-        fail(f"FILE {file}: cannot be written: {reason(exc)}")
-    typer.echo(f"{file}: a copy of {origin} ({sc.name}); check edits with adoption-abm validate")
+        fail(about(f"FILE {file}", _("cannot be written: {reason}").format(reason=reason(exc))))
+    if builtin:
+        done = _(
+            "{file}: a copy of the built-in {origin} ({name}); check edits with adoption-abm "
+            "validate"
+        )
+    else:
+        done = _("{file}: a copy of {origin} ({name}); check edits with adoption-abm validate")
+    typer.echo(done.format(file=file, origin=from_, name=sc.name))
 
 
 @group.command()
@@ -68,10 +77,15 @@ def diff(
     for d in listed:
         typer.echo(f"{d.field}\t{shown(d.a)}\t{shown(d.b)}")
     hidden = len(found) - len(listed)
-    note = f" ({hidden} in source texts, not listed: --sources lists them)" if hidden else ""
-    typer.echo(
-        f"{len(listed)} field{'s' * (len(listed) != 1)} differ{'s' * (len(listed) == 1)}{note}"
-        if found
-        else "no differences",
-        err=True,
+    note = (
+        " "
+        + ngettext(
+            "({n} in source texts, not listed: --sources lists them)",
+            "({n} in source texts, not listed: --sources lists them)",
+            hidden,
+        ).format(n=hidden)
+        if hidden
+        else ""
     )
+    count = ngettext("{n} field differs", "{n} fields differ", len(listed))
+    typer.echo(count.format(n=len(listed)) + note if found else _("no differences"), err=True)

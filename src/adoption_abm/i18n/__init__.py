@@ -28,7 +28,7 @@ from __future__ import annotations
 import gettext
 import math
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -157,6 +157,12 @@ def N_(message: str) -> str:
     return message
 
 
+def about(subject: str, message: str) -> str:
+    """``subject: message`` with the language's punctuation (``subject : message`` in French):
+    a message about an option, an argument or a file, ``message`` already translated."""
+    return _("{subject}: {message}").format(subject=subject, message=message)
+
+
 def label(text: str) -> str:
     """A data display name (a profession's, family's, establishment type's, proposal's or
     role's English label) in the current language; unknown labels are returned as given."""
@@ -181,6 +187,23 @@ def number(x: float | None, digits: int = 0, *, sign: bool = False, group: bool 
     body = ("#,##0" if group else "0") + ("." + "0" * digits if digits else "")
     pattern = f"+{body};-{body}" if sign else body
     return format_decimal(x, pattern, locale=BABEL_LOCALES[lang], decimal_quantization=True)
+
+
+def general(x: float, precision: int | None = None, *, group: bool = False) -> str:
+    """``x`` as ``format(x, "g")`` writes it (``.{precision}g`` if given: shortest form;
+    thousands grouped if ``group``), with a decimal comma (and a narrow no-break space for
+    thousands) in French: ``0.002`` → ``0,002``."""
+    spec = ("," if group else "") + (f".{precision}" if precision is not None else "") + "g"
+    text = format(x, spec)
+    if current_language() == "fr":
+        return text.translate({ord(","): "\u202f", ord("."): ","})
+    return text
+
+
+def listed(items: Iterable[str]) -> str:
+    """Numbers written as text, listed: ``0.5, 1, 1.5`` in English, ``0,5 ; 1 ; 1,5`` in French
+    (where the comma is the decimal mark)."""
+    return (" ; " if current_language() == "fr" else ", ").join(items)
 
 
 def percent(share: float | None, digits: int = 1, *, sign: bool = False, space: bool = True) -> str:
@@ -233,6 +256,40 @@ def extract_labels(
             1,
         )
         yield lineno, None, value, [where]
+
+
+def extract_python_and_help(
+    fileobj: Any, keywords: Any, comment_tags: Any, options: Mapping[str, Any]
+) -> Iterator[tuple[int, str | None, Any, list[str]]]:
+    """A Babel extraction method for the command-line modules: their ``_()`` messages (Babel's
+    Python extractor) and their help texts, which are written in English and translated when
+    the help is printed (``cli.errors.translated_help``): every ``help="..."`` keyword given a
+    literal string, and the docstring of every function decorated by ``.command(...)`` or
+    ``.callback(...)``, cleaned as ``inspect.getdoc`` (and so Typer) cleans it."""
+    import ast
+    import io
+
+    from babel.messages.extract import extract_python
+
+    data = fileobj.read()
+    yield from extract_python(io.BytesIO(data), keywords, comment_tags, options)
+
+    def is_command(decorator: ast.expr) -> bool:
+        func = decorator.func if isinstance(decorator, ast.Call) else decorator
+        return isinstance(func, ast.Attribute) and func.attr in ("command", "callback")
+
+    for node in ast.walk(ast.parse(data)):
+        if isinstance(node, ast.Call):
+            for kw in node.keywords:
+                value = kw.value
+                if kw.arg == "help" and isinstance(value, ast.Constant):
+                    if isinstance(value.value, str) and value.value:
+                        yield value.lineno, None, value.value, []
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            if any(is_command(d) for d in node.decorator_list):
+                doc = ast.get_docstring(node, clean=True)
+                if doc:
+                    yield node.body[0].lineno, None, doc, []
 
 
 def compile_catalogues(source: Path = LOCALE_DIR, target: Path | None = None) -> list[Path]:

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import tomli_w
 from pydantic import BaseModel
 
+from ..i18n import _
 from .blocks import Block
 from .schema import Scenario
 
@@ -206,4 +207,4 @@ def differences(a: Scenario, b: Scenario) -> list[Difference]:
 
 def shown(value: Any) -> str:
     """A value as the diff prints it (TOML syntax; absent fields as ``(absent)``)."""
-    return "(absent)" if value is None else _value(value)
+    return _("(absent)") if value is None else _value(value)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
+from ..i18n import _, general, percent
 from .schema import Scenario
 
 POTENTIAL_HIGH = 0.8
@@ -43,8 +44,14 @@ def potential_above_80_percent(sc: Scenario) -> Iterator[Finding]:
             if total > POTENTIAL_HIGH:
                 yield (
                     f"potential.shares.{pid}",
-                    f"{total:.0%} of working time freed in {year} (all families), above "
-                    f"{POTENTIAL_HIGH:.0%}: almost the whole job",
+                    _(
+                        "{share} of working time freed in {year} (all families), above "
+                        "{limit}: almost the whole job"
+                    ).format(
+                        share=percent(total, 0, space=False),
+                        year=year,
+                        limit=percent(POTENTIAL_HIGH, 0, space=False),
+                    ),
                 )
 
 
@@ -58,13 +65,18 @@ def rhythms_out_of_order(sc: Scenario) -> Iterator[Finding]:
         if fast < slow:
             yield (
                 f"rhythms.fast.{what}",
-                f"{fast:g} is below rhythms.slow.{what} {slow:g}: the fast rhythm is slower",
+                _("{fast} is below rhythms.slow.{what} {slow}: the fast rhythm is slower").format(
+                    fast=general(fast), what=what, slow=general(slow)
+                ),
             )
         elif not slow <= central <= fast:
             yield (
                 f"rhythms.central.{what}",
-                f"{central:g} is outside rhythms.slow.{what} {slow:g} and "
-                f"rhythms.fast.{what} {fast:g}",
+                _(
+                    "{central} is outside rhythms.slow.{what} {slow} and rhythms.fast.{what} {fast}"
+                ).format(
+                    central=general(central), what=what, slow=general(slow), fast=general(fast)
+                ),
             )
 
 
@@ -75,8 +87,10 @@ def training_capacity_outside_range(sc: Scenario) -> Iterator[Finding]:
     if cap is not None and not lo <= cap <= hi:
         yield (
             "behaviour.training_capacity",
-            f"{cap:g} courses a year per 1,000 professionals is outside the stated range "
-            f"{lo:g}-{hi:g}",
+            _(
+                "{capacity} courses a year per 1,000 professionals is outside the stated range "
+                "{low}-{high}"
+            ).format(capacity=general(cap), low=general(lo), high=general(hi)),
         )
 
 
@@ -88,10 +102,18 @@ def professions_without_agents(sc: Scenario) -> Iterator[Finding]:
         if round(largest) == 0:
             yield (
                 f"professions.{pid}.headcount",
-                f"{prof.headcount:g} professionals give zero agents at the default --scale "
-                f"{DEFAULT_SCALE:g}; runs need --scale above {0.5 / (largest / DEFAULT_SCALE):.3g}"
+                _(
+                    "{headcount} professionals give zero agents at the default --scale "
+                    "{scale}; runs need --scale above {minimum}"
+                ).format(
+                    headcount=general(prof.headcount),
+                    scale=general(DEFAULT_SCALE),
+                    minimum=general(0.5 / (largest / DEFAULT_SCALE), 3),
+                )
                 if largest > 0
-                else f"{prof.headcount:g} professionals in no establishment type",
+                else _("{headcount} professionals in no establishment type").format(
+                    headcount=general(prof.headcount)
+                ),
             )
 
 
@@ -100,8 +122,10 @@ def end_year_beyond_2050(sc: Scenario) -> Iterator[Finding]:
     if sc.end_year > LAST_YEAR:
         yield (
             "end_year",
-            f"{sc.end_year} is beyond {LAST_YEAR}, far past the seeds' figures (2025 and 2030): "
-            "the tables' values that far out are extrapolations",
+            _(
+                "{year} is beyond {last}, far past the seeds' figures (2025 and 2030): "
+                "the tables' values that far out are extrapolations"
+            ).format(year=sc.end_year, last=LAST_YEAR),
         )
 
 

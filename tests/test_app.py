@@ -228,9 +228,13 @@ def test_play_keeps_going_to_the_end_and_shows_the_last_month():
 
 
 # the page, rendered and clicked without a browser ------------------------------------------------
-def render(session: Session, speed: int = 30):
+def render(session: Session, speed: int = 30, band_runs: int = 2, lang: str = "en"):
+    """The page; its band over two runs only (the band has its own tests below)."""
     return solara.render(
-        solara.AppLayout(children=[app.Simulation(session, speed)]), handle_error=False
+        solara.AppLayout(
+            children=[app.Simulation(session, speed, lang=lang, band_runs=band_runs)]
+        ),
+        handle_error=False,
     )
 
 

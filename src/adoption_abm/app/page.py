@@ -280,14 +280,21 @@ def _facts_html(n: int) -> str:
     """The line under proposal ``n``'s switch (cost and prior, always shown) and its details
     (mechanism, channels, activity) in a ``<details>`` element, all from the catalogue."""
     f = {k: html.escape(v) for k, v in facts_text(n).items()}
+    words = {
+        "prior": _("prior"),
+        "how": _("How it works"),
+        "mechanism": _("Mechanism"),
+        "through": _("Acts through"),
+        "buys": _("Buys"),
+    }
     return (
         f'<div class="abm-proposal-facts" data-proposal="{n}">'
         f'<span class="abm-proposal-cost">{f["cost"]}</span> · '
-        f'<span class="abm-proposal-prior">{_("prior")} {f["prior"]}</span>'
-        f"<details><summary>{_('How it works')}</summary>"
-        f"<b>{_('Mechanism')}:</b> {f['mechanism']}<br>"
-        f"<b>{_('Acts through')}:</b> {f['channels']}<br>"
-        f"<b>{_('Buys')}:</b> {f['activity']}</details></div>"
+        f'<span class="abm-proposal-prior">{words["prior"]} {f["prior"]}</span>'
+        f"<details><summary>{words['how']}</summary>"
+        f"<b>{words['mechanism']}:</b> {f['mechanism']}<br>"
+        f"<b>{words['through']}:</b> {f['channels']}<br>"
+        f"<b>{words['buys']}:</b> {f['activity']}</details></div>"
     )
 
 
@@ -554,9 +561,7 @@ def NetworkPanel(session: Session, tick: solara.Reactive[int], lang: str):
 
 
 @solara.component
-def BandStatus(
-    band: Band | None, progress_r: solara.Reactive[float], error: str | None, lang: str
-):
+def BandStatus(band: Band | None, progress_r: solara.Reactive[float], error: str | None, lang: str):
     """Where the band is: computing (with its progress), shown, or failed. Only this
     component reads the progress, so only it re-renders as the band advances."""
     progress = progress_r.value

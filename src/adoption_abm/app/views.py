@@ -193,14 +193,23 @@ def band_series(band: Band, color: str = "#2e7d32") -> list[dict[str, Any]]:
     widths = [
         [d, float(h - lo) * 100] for d, lo, h in zip(band.dates, band.low, band.high, strict=True)
     ]
-    common = {"type": "line", "stack": "band", "showSymbol": False, "silent": True, "z": 1}
+    # one legend entry for both (same name); no tooltip (the width is not a figure to read)
+    name = _("5-95 % band ({runs} runs)").format(runs=band.runs)
+    common = {
+        "name": name,
+        "type": "line",
+        "stack": "band",
+        "showSymbol": False,
+        "silent": True,
+        "z": 1,
+        "color": color,
+        "lineStyle": {"opacity": 0},
+        "tooltip": {"show": False},
+    }
     return [
-        {**common, "name": _("band, 5th percentile"), "data": lows, "lineStyle": {"opacity": 0},
-         "color": color},
-        {**common, "name": _("5-95 % band ({runs} runs)").format(runs=band.runs), "data": widths,
-         "lineStyle": {"opacity": 0}, "areaStyle": {"color": color, "opacity": 0.18},
-         "color": color},
-    ]  # fmt: skip
+        {**common, "data": lows},
+        {**common, "data": widths, "areaStyle": {"color": color, "opacity": 0.18}},
+    ]
 
 
 def time_freed_option(

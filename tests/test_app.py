@@ -638,3 +638,12 @@ def test_url_state_round_trip_and_refusals():
     from adoption_abm.i18n import set_language
 
     set_language(None)
+
+
+def test_app_command_passes_its_language_to_the_server():
+    """``adoption-abm app --lang fr`` serves a French page: the language the command resolved
+    goes to the server as $ADOPTION_ABM_LANG (the page's default; a URL's lang= wins)."""
+    for lang in ("fr", "en"):
+        with language(lang):
+            env = app_environment("france-2022", "central", 2000, 1, 12, base={})
+        assert env["ADOPTION_ABM_LANG"] == lang

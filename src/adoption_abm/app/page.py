@@ -157,6 +157,8 @@ def Prose(text: str):
     solara.HTML(tag="div", unsafe_innerHTML=_html(text), classes=["abm-prose"])
 
 
+LanguageContext = solara.create_context("en")
+"""The page's language, for components that take no ``lang`` argument (the charts)."""
 FrameSyncContext = solara.create_context(None)
 """The page's :class:`~adoption_abm.app.chart.FrameSync` (charts report the frames drawn)."""
 
@@ -182,6 +184,7 @@ def RunControls(
     lang: str,
 ):
     """Step counter, Reset / Play / Pause / Step and the speed (months per second)."""
+    set_language(lang)  # this component's words (see Simulation)
     frame = _follow(tick)
     # the page's render of this frame is done: the play loop may send the next one
     solara.use_effect(lambda: sync.rendered(frame), [frame])
@@ -235,6 +238,7 @@ def RunControls(
 @solara.component
 def ModelControls(session: Session, settings: Settings, revision: int, on_apply, lang: str):
     """Scenario, rhythm, size and seed. A change rebuilds and replays to the current month."""
+    set_language(lang)  # this component's words (see Simulation)
     s = settings
     sc = session.scenario
     with solara.Card(_("Model"), margin=0, classes=["mb-2"]):
@@ -302,6 +306,7 @@ def _facts_html(n: int) -> str:
 def ProposalControls(session: Session, settings: Settings, revision: int, on_apply, lang: str):
     """The twenty proposals: a switch each, with what it does, costs and how sure the model is
     (from the catalogue), and an intensity and start year when on."""
+    set_language(lang)  # this component's words (see Simulation)
     s = settings
     sc = session.scenario
     years = list(range(sc.start_year, sc.end_year + 1))
@@ -359,6 +364,7 @@ def ProposalControls(session: Session, settings: Settings, revision: int, on_app
 @solara.component
 def DownloadControls(session: Session, tick: solara.Reactive[int], lang: str):
     """The current run as a zip of Parquet (or CSV) frames and its summary (JSON)."""
+    set_language(lang)  # this component's words (see Simulation)
     _follow(tick)
     settings, month = session.settings, session.month
 
@@ -397,6 +403,7 @@ def _pct(x: float | None) -> str:
 @solara.component
 def Headline(session: Session, tick: solara.Reactive[int], lang: str):
     """This month's figures in words and numbers."""
+    set_language(lang)  # this component's words (see Simulation)
     _follow(tick)
     h = session.history
     keys = (
@@ -458,6 +465,7 @@ def Chart(
     chart's words are sent again).
     """
     sync: FrameSync | None = solara.use_context(FrameSyncContext)
+    set_language(solara.use_context(LanguageContext))
     chart_id = solara.use_memo(lambda: f"{name}-{uuid.uuid4().hex}", [])
 
     def on_ack(drawn: object) -> None:
@@ -487,6 +495,7 @@ def Chart(
 @solara.component
 def NetworkPanel(session: Session, tick: solara.Reactive[int], lang: str):
     """One establishment's staff (or a snowball sample) and their ties; layout computed once."""
+    set_language(lang)  # this component's words (see Simulation)
     _follow(tick)
     model = session.model
     choices = solara.use_memo(
@@ -561,15 +570,22 @@ def NetworkPanel(session: Session, tick: solara.Reactive[int], lang: str):
 
 
 @solara.component
-def BandStatus(band: Band | None, progress_r: solara.Reactive[float], error: str | None, lang: str):
+def BandStatus(
+    band: Band | None,
+    progress_r: solara.Reactive[float],
+    error: str | None,
+    runs: int,
+    lang: str,
+):
     """Where the band is: computing (with its progress), shown, or failed. Only this
     component reads the progress, so only it re-renders as the band advances."""
+    set_language(lang)  # this component's words (see Simulation)
     progress = progress_r.value
     if error:
         text = _("Band not computed: {error}").format(error=error)
     elif band is None:
         done = pct(progress or 0.0, 0)
-        text = _("Computing the band over {runs} runs… {done}").format(runs=BAND_RUNS, done=done)
+        text = _("Computing the band over {runs} runs… {done}").format(runs=runs, done=done)
     else:
         text = _("Shaded: 5-95 % band of realised time freed over {runs} runs").format(
             runs=band.runs
@@ -587,6 +603,7 @@ def BandStatus(band: Band | None, progress_r: solara.Reactive[float], error: str
 
 @solara.component
 def OverviewTab(session: Session, tick: solara.Reactive[int], band_state, lang: str):
+    set_language(lang)  # this component's words (see Simulation)
     v = _follow(tick)
     h, sc, prev, rhythm = (
         session.history,
@@ -612,6 +629,7 @@ def OverviewTab(session: Session, tick: solara.Reactive[int], band_state, lang: 
 
 @solara.component
 def ProfessionsTab(session: Session, tick: solara.Reactive[int], lang: str):
+    set_language(lang)  # this component's words (see Simulation)
     v = _follow(tick)
     h, sc = session.history, session.scenario
     with solara.Columns([1, 1, 1]):
@@ -628,6 +646,7 @@ def ProfessionsTab(session: Session, tick: solara.Reactive[int], lang: str):
 
 @solara.component
 def TimeTab(session: Session, tick: solara.Reactive[int], band_state, lang: str):
+    set_language(lang)  # this component's words (see Simulation)
     v = _follow(tick)
     h, sc, prev, rhythm = (
         session.history,
@@ -651,6 +670,7 @@ def TimeTab(session: Session, tick: solara.Reactive[int], band_state, lang: str)
 
 @solara.component
 def GapsTab(session: Session, tick: solara.Reactive[int], lang: str):
+    set_language(lang)  # this component's words (see Simulation)
     v = _follow(tick)
     h, sc = session.history, session.scenario
     Chart(lambda: views.gaps_option(h, sc), "gaps", v, len(h))
@@ -659,6 +679,7 @@ def GapsTab(session: Session, tick: solara.Reactive[int], lang: str):
 
 @solara.component
 def RolesTab(session: Session, tick: solara.Reactive[int], lang: str):
+    set_language(lang)  # this component's words (see Simulation)
     v = _follow(tick)
     demand = session.role_demand()
     h, sc = session.history, session.scenario
@@ -686,6 +707,7 @@ ROW_NAMES = {
 @solara.component
 def CompareTab(session: Session, settings: Settings, lang: str):
     """Set A (the page's proposals) against a set B chosen here: two runs, same seed."""
+    set_language(lang)  # this component's words (see Simulation)
     titles = {n: f"{n}. {label(PROPOSALS[n])}" for n in PROPOSALS}
     chosen = solara.use_reactive([titles[6]])
     request = solara.use_reactive(0)
@@ -746,6 +768,7 @@ def CompareTab(session: Session, settings: Settings, lang: str):
 def FollowTab(session: Session, tick: solara.Reactive[int], on_change, lang: str):
     """Follow one professional: choose a row (or a random one); its trace is recorded as the
     model steps (the run is replayed to this month once, to record the months before)."""
+    set_language(lang)  # this component's words (see Simulation)
     v = _follow(tick)
     row = solara.use_reactive(session.followed if session.followed is not None else 0)
 
@@ -815,6 +838,7 @@ def FollowTab(session: Session, tick: solara.Reactive[int], on_change, lang: str
 
 @solara.component
 def AboutTab(session: Session, lang: str):
+    set_language(lang)  # this component's words (see Simulation)
     Prose(
         _(
             "### About this page\n\n"
@@ -854,6 +878,7 @@ TABS = (
 @solara.component
 def Comparison(session: Session, tick: solara.Reactive[int], on_change, lang: str):
     """Which run the dashed grey lines are, and a button to drop them."""
+    set_language(lang)  # this component's words (see Simulation)
     _follow(tick)
     if session.previous is None:
         return
@@ -961,6 +986,7 @@ def Simulation(
     # the catalogue's language for this render (one process-wide choice: see docs/APP.md)
     set_language(language.value)
     lang_now = language.value
+    LanguageContext.provide(lang_now)
 
     def callbacks():
         # made once, so the controls' arguments compare equal and they re-render only when
@@ -1017,7 +1043,7 @@ def Simulation(
     if band_task.error and not isinstance(band_task.exception, Cancelled):
         band_error = str(band_task.exception)
     band = band_task.value if band_task.finished else None
-    band_state = (band, band_progress, band_error)
+    band_state = (band, band_progress, band_error, band_runs)
 
     # the URL holds the settings and language: a link reproduces the view
     router = solara.use_router()

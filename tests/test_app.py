@@ -647,3 +647,34 @@ def test_app_command_passes_its_language_to_the_server():
         with language(lang):
             env = app_environment("france-2022", "central", 2000, 1, 12, base={})
         assert env["ADOPTION_ABM_LANG"] == lang
+
+
+def test_page_computes_the_band_in_the_background_and_restarts_it_on_a_change():
+    session = Session(SMALL)
+    _box, rc = render(session, band_runs=2)
+
+    def shown_band(deadline: float = 120.0) -> list[float]:
+        """The band's lower curve once the page says it is ready (polled, not timed)."""
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            (status,) = html(rc, "abm-band-status")
+            if status.attributes["data-ready"] == "true":
+                series = charts(rc)["timefreed"].update["option"]["series"]
+                lows = [s for s in charts(rc)["timefreed"].base["series"] if s.get("stack")]
+                assert len(lows) == 2  # the band's two stacked series
+                k = charts(rc)["timefreed"].base["series"].index(lows[0])
+                return [p[1] for p in series[k]["data"]]
+            time.sleep(0.05)
+        raise AssertionError("the band never became ready")
+
+    (status,) = html(rc, "abm-band-status")
+    assert status.attributes["data-ready"] == "false"  # the page is up before the band
+    first = shown_band()
+    assert first == pytest.approx(list(compute_band(SMALL, 2).low * 100))
+    rc.find(v.Btn, children=["Step"]).widget.click()  # stepping does not restart it
+    assert html(rc, "abm-band-status")[0].attributes["data-ready"] == "true"
+    session.apply(SMALL.replace(seed=4))  # what a change of seed on the page does
+    rc.find(v.Btn, children=["Step"]).widget.click()  # re-render with the new settings
+    second = shown_band()
+    assert second == pytest.approx(list(compute_band(SMALL.replace(seed=4), 2).low * 100))
+    assert second != first

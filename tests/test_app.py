@@ -3,10 +3,14 @@ testing tools (``solara.render`` + Reacton's ``find``), clicked like a user woul
 
 from __future__ import annotations
 
+import io
+import json
 import math
 import time
+import zipfile
 
 import numpy as np
+import polars as pl
 import pytest
 
 solara = pytest.importorskip("solara", reason="the app extra is not installed")
@@ -18,6 +22,16 @@ from typer.testing import CliRunner  # noqa: E402
 from adoption_abm.app import page as app  # noqa: E402
 from adoption_abm.app import views as app_views  # noqa: E402
 from adoption_abm.app.chart import FrameSync, LiveChart, data_patch, structure_key  # noqa: E402
+from adoption_abm.app.export import run_archive, run_frames  # noqa: E402
+from adoption_abm.app.facts import facts_text, proposal_facts  # noqa: E402
+from adoption_abm.app.follow import Trace  # noqa: E402
+from adoption_abm.app.runs import (  # noqa: E402
+    Cancelled,
+    band_members,
+    compare_sets,
+    compute_band,
+    run_history,
+)
 from adoption_abm.app.session import (  # noqa: E402
     ENV_PREFIX,
     Proposal,
@@ -29,8 +43,12 @@ from adoption_abm.app.session import (  # noqa: E402
     settings_from_env,
     speed_from_env,
 )
+from adoption_abm.app.urlstate import settings_from_query, settings_to_query  # noqa: E402
 from adoption_abm.cli.app import app_environment, solara_command  # noqa: E402
 from adoption_abm.cli.main import app as cli  # noqa: E402
+from adoption_abm.i18n import language  # noqa: E402
+from adoption_abm.policies.catalogue import catalogue  # noqa: E402
+from adoption_abm.policies.priors import priors  # noqa: E402
 from adoption_abm.scenario.errors import ScenarioError  # noqa: E402
 
 SMALL = Settings(agents=1_000, seed=3)
@@ -228,9 +246,11 @@ def test_play_keeps_going_to_the_end_and_shows_the_last_month():
 
 
 # the page, rendered and clicked without a browser ------------------------------------------------
-def render(session: Session, speed: int = 30):
+def render(session: Session, speed: int = 30, band_runs: int = 2, lang: str = "en"):
+    """The page; its band over two runs only (the band has its own tests below)."""
     return solara.render(
-        solara.AppLayout(children=[app.Simulation(session, speed)]), handle_error=False
+        solara.AppLayout(children=[app.Simulation(session, speed, lang=lang, band_runs=band_runs)]),
+        handle_error=False,
     )
 
 
@@ -332,6 +352,8 @@ def test_page_settings_and_proposal_toggle():
         ("Time freed", {"timefreed", "fte"}),
         ("Gaps & risks", {"gaps"}),
         ("Roles", {"roles"}),
+        ("Compare two sets", set()),  # drawn once both runs are asked for (tested below)
+        ("Follow one professional", set()),  # drawn once someone is followed
         ("About", set()),
     ],
 )
@@ -394,3 +416,265 @@ def test_app_command_line_and_environment():
         "france-2022", "slow", 2000, 5, 20, base={"SOLARA_TELEMETRY_MIXPANEL_ENABLE": "true"}
     )
     assert kept["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "true"
+
+
+# the band, proposal facts, side by side, following, downloads, the URL, French ------------------
+WITH_6 = SMALL.with_proposal(6, True, 1.0, 2022)
+
+
+def test_band_is_deterministic_for_a_seed_and_spans_seeds_and_prior_draws():
+    members = band_members(WITH_6, 3)
+    assert len({m.seed for m in members}) == 3
+    (p6_training, p6_reach) = priors([6])
+    drawn = [m.interventions[0]["effects"] for m in members]
+    for effects in drawn:  # each run draws proposal 6's two effects within their priors
+        assert p6_training.low <= effects[0] <= p6_training.high
+        assert p6_reach.low <= effects[1] <= p6_reach.high
+    assert len({tuple(e) for e in drawn}) == 3  # three different draws (Latin hypercube)
+    assert band_members(SMALL, 3)[0].interventions == []  # no proposal: seeds only
+    seen: list[float] = []
+    band = compute_band(WITH_6, 3, progress=seen.append)
+    again = compute_band(WITH_6, 3)
+    np.testing.assert_array_equal(band.low, again.low)
+    np.testing.assert_array_equal(band.high, again.high)
+    assert band.runs == 3 and len(band.dates) == 229 and band.dates[0] == "2022-01-01"
+    assert np.all(band.low <= band.median) and np.all(band.median <= band.high)
+    assert band.high[-1] > band.low[-1]  # seeds and draws differ: the band has a width
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0)
+    other = compute_band(WITH_6.replace(seed=4), 3)
+    assert not np.array_equal(other.low, band.low)
+    # the band's runs are ordinary runs: the median of 3 is one of them, month by month
+    from adoption_abm.app.runs import build_member
+
+    curves = [build_member(WITH_6, m).run().indicator_series()["realised_all"] for m in members]
+    np.testing.assert_allclose(band.median, np.median(np.vstack(curves), axis=0))
+    with pytest.raises(Cancelled):
+        compute_band(WITH_6, 3, cancelled=lambda: True)
+    with pytest.raises(ValueError, match="at least 2"):
+        band_members(SMALL, 1)
+
+
+def test_time_freed_chart_shades_the_band():
+    band = compute_band(SMALL, 2)
+    session = Session(SMALL)
+    opt = app_views.time_freed_option(session.history, session.scenario, "central", None, band)
+    low, width = (s for s in opt["series"] if s.get("stack") == "band")
+    assert "areaStyle" in width and "areaStyle" not in low
+    assert [p[1] for p in low["data"]] == pytest.approx(list(band.low * 100))
+    tops = [lo[1] + w[1] for lo, w in zip(low["data"], width["data"], strict=True)]
+    assert tops == pytest.approx(list(band.high * 100))
+
+
+@pytest.mark.parametrize("n", range(1, 21))
+def test_proposal_panel_text_comes_from_the_catalogue(n):
+    p = catalogue().proposals[n]
+    facts = proposal_facts(n)
+    assert (facts.cost, facts.mechanism, facts.activity) == (p.cost, p.mechanism, p.activity)
+    assert facts.channels == tuple(dict.fromkeys(e.channel for e in p.effects))
+    assert (facts.low, facts.value, facts.high) == (
+        p.effects[0].low,
+        p.effects[0].value,
+        p.effects[0].high,
+    )
+    with language("en"):
+        text = facts_text(n)
+    assert text["cost"] == f"at most {p.cost:,.{1 if p.cost % 1 else 0}f} M€ a year"
+    assert text["mechanism"] == p.mechanism and text["activity"] == p.activity
+    main = p.effects[0]
+    if main.channel in ("entrant_skill", "entrant_attitude", "entry_age", "entrant_exposure",
+                        "task_opening", "reinvestment", "training_capacity"):  # fmt: skip
+        assert f"{main.low:+.2f} to {main.high:+.2f}" in text["prior"]
+    else:
+        assert f"{100 * main.low:+.0f} % to {100 * main.high:+.0f} %" in text["prior"]
+
+
+def test_page_shows_each_proposal_cost_and_prior_beside_its_switch():
+    session = Session(SMALL)
+    _box, rc = render(session)
+    panels = [
+        w
+        for w in rc.find(solara.widgets.HTML).widgets
+        if "abm-proposal-facts" in (w.unsafe_innerHTML or "")
+    ]
+    assert len(panels) == 20
+    six = next(w.unsafe_innerHTML for w in panels if 'data-proposal="6"' in w.unsafe_innerHTML)
+    assert "at most 50 M€ a year" in six and "training: +25 % to +100 % (central +50 %)" in six
+    assert html_escape(catalogue().proposals[6].mechanism) in six
+
+
+def html_escape(text: str) -> str:
+    import html as html_module
+
+    return html_module.escape(text)
+
+
+def test_the_page_in_french():
+    session = Session(SMALL)
+    _box, rc = render(session, lang="fr")
+    try:
+        assert texts(rc, "abm-step-counter text-h6") == ["Mois 0 / 228"]
+        rc.find(v.Btn, children=["Pas"]).widget.click()
+        assert texts(rc, "abm-step-counter text-h6") == ["Mois 1 / 228"]
+        assert rc.find(v.Btn, children=["▶ Lecture"]).widgets
+        panels = " ".join(w.unsafe_innerHTML or "" for w in rc.find(solara.widgets.HTML).widgets)
+        assert "au plus 50 M€ par an" in panels and "formation : de +25\u00a0%" in panels
+        assert charts(rc)["timefreed"].base["title"]["text"] == (
+            "Temps libérable : potentiel et réalisé"
+        )
+        # (the FR / EN switch sits in the app bar, which Solara's test renderer leaves out:
+        # tests/test_app_browser.py clicks it)
+    finally:
+        from adoption_abm.i18n import set_language
+
+        set_language(None)
+
+
+def test_two_policy_sets_side_by_side_same_seed():
+    sbs = compare_sets(SMALL, WITH_6.proposals)
+    _, a = run_history(SMALL)
+    _, b = run_history(WITH_6)
+    assert sbs.a.values == a.values and sbs.b.values == b.values  # the same runs, same seed
+    session = Session(SMALL)
+    session.step(228)
+    assert sbs.a.values == session.history.values  # read at the end = recorded month by month
+    month = 9 * 12  # end of December 2030
+    rows = {key: (va, vb, d) for key, va, vb, d in sbs.rows}
+    va, vb, d = rows["realised_all"]
+    assert (va, vb) == (a.values["realised_all"][month], b.values["realised_all"][month])
+    assert d == pytest.approx(vb - va) and d > 0  # proposal 6 from 2022 raises realised gain
+    assert {"adoption_ai", "fte_freed_all", "downgrading_risk"} <= set(rows)
+
+
+def test_follow_one_professional_records_its_states_ties_and_training():
+    row = 123
+    session = Session(SMALL)
+    session.step(5)
+    assert session.follow(row) is None  # replays the 5 months, recording the row
+    session.step(20)
+    trace = session.history.trace
+    assert trace.row == row and trace.month == list(range(26))
+    twin = build_model(SMALL)  # the same run, read directly from the model month by month
+    expected = Trace(row)
+    expected.record(twin)
+    for _ in range(25):
+        twin.step()
+        states = twin.pop.state
+        ties = twin.network.ties(row)
+        expected.record(twin)
+        np.testing.assert_array_equal(expected.tie_users[-1], (states[ties] >= 1).sum(axis=0))
+    np.testing.assert_array_equal(np.array(trace.state), np.array(expected.state))
+    np.testing.assert_array_equal(np.array(trace.trained), np.array(expected.trained))
+    assert trace.skill == expected.skill and trace.ties == expected.ties
+    np.testing.assert_array_equal(np.array(trace.tie_users), np.array(expected.tie_users))
+    assert session.follow(10**9).startswith("row 1000000000: expected 0..")
+
+
+def test_role_demand_recorded_monthly_equals_the_recomputed_one():
+    session = Session(WITH_6)
+    session.step(40)
+    session.apply(WITH_6.with_proposal(9, True, 1.0, 2022))  # a replay records it too
+    session.step(8)
+    recorded = session.role_demand()
+    recomputed = session.role_demand_recomputed()
+    assert set(recorded) == set(recomputed) and recorded
+    for rid, (_label, values) in recorded.items():
+        assert len(values) == 49
+        np.testing.assert_allclose(values, recomputed[rid], rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_download_reads_back_as_the_run_frames(fmt):
+    session = Session(WITH_6)
+    session.step(30)
+    data = run_archive(session.model, session.settings, fmt)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = set(zf.namelist())
+        assert names == {f"{n}.{fmt}" for n in ("timeseries", "indicators", "breakdown")} | {
+            "summary.json",
+            "scenario.toml",
+        }
+        frames = run_frames(session.model)
+        for name, frame in frames.items():
+            raw = io.BytesIO(zf.read(f"{name}.{fmt}"))
+            back = pl.read_parquet(raw) if fmt == "parquet" else pl.read_csv(raw)
+            if fmt == "parquet":
+                assert back.equals(frame)
+            else:
+                assert back.columns == frame.columns and back.height == frame.height
+                for col in frame.columns:
+                    if frame[col].dtype.is_float():
+                        np.testing.assert_allclose(
+                            back[col].to_numpy(), frame[col].to_numpy(), rtol=1e-12
+                        )
+        summary = json.loads(zf.read("summary.json"))
+    assert summary["seed"] == SMALL.seed and summary["months"] == 30
+    assert summary["policy"] == session.settings.interventions()
+    assert summary["years"] == json.loads(json.dumps(session.model.summary()))
+    with pytest.raises(ValueError, match="format 'xlsx'"):
+        run_archive(session.model, session.settings, "xlsx")
+
+
+def test_url_state_round_trip_and_refusals():
+    s = SMALL.replace(rhythm="fast").with_proposal(6, True).with_proposal(7, True, 2.0, 2025)
+    query = settings_to_query(s, "fr")
+    assert query == (
+        "scenario=france-2022&rhythm=fast&agents=1000&seed=3&proposals=6,7:2:2025&lang=fr"
+    )
+    assert settings_from_query(query, Settings()) == (s, "fr", [])
+    assert settings_from_query("?" + query, Settings())[0] == s
+    assert settings_from_query("", s) == (s, None, [])  # nothing said: the base stays
+    back, lang, errors = settings_from_query(
+        "scenario=/etc/passwd&rhythm=warp&seed=-1&agents=x&proposals=6,99,3:9,4:1:1900&lang=de",
+        SMALL,
+    )
+    assert back == SMALL.with_proposal(6, True) and lang is None
+    assert [e.split("=")[0].split(":")[0] for e in errors] == [
+        "scenario", "rhythm", "agents", "seed", "proposals", "proposals", "proposals", "lang",
+    ]  # fmt: skip
+    # the page reads the URL at start (a link reproduces the view) and reports what it left out
+    started = app._start_values("seed=7&proposals=6&lang=fr")
+    assert started[0].seed == 7 and started[0].proposal(6) is not None and started[2] == "fr"
+    assert app._start_values("seed=x")[3].startswith("The link's settings left out: seed='x'")
+    from adoption_abm.i18n import set_language
+
+    set_language(None)
+
+
+def test_app_command_passes_its_language_to_the_server():
+    """``adoption-abm app --lang fr`` serves a French page: the language the command resolved
+    goes to the server as $ADOPTION_ABM_LANG (the page's default; a URL's lang= wins)."""
+    for lang in ("fr", "en"):
+        with language(lang):
+            env = app_environment("france-2022", "central", 2000, 1, 12, base={})
+        assert env["ADOPTION_ABM_LANG"] == lang
+
+
+def test_page_computes_the_band_in_the_background_and_restarts_it_on_a_change():
+    session = Session(SMALL)
+    _box, rc = render(session, band_runs=2)
+
+    def shown_band(deadline: float = 120.0) -> list[float]:
+        """The band's lower curve once the page says it is ready (polled, not timed)."""
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            (status,) = html(rc, "abm-band-status")
+            if status.attributes["data-ready"] == "true":
+                series = charts(rc)["timefreed"].update["option"]["series"]
+                lows = [s for s in charts(rc)["timefreed"].base["series"] if s.get("stack")]
+                assert len(lows) == 2  # the band's two stacked series
+                k = charts(rc)["timefreed"].base["series"].index(lows[0])
+                return [p[1] for p in series[k]["data"]]
+            time.sleep(0.05)
+        raise AssertionError("the band never became ready")
+
+    (status,) = html(rc, "abm-band-status")
+    assert status.attributes["data-ready"] == "false"  # the page is up before the band
+    first = shown_band()
+    assert first == pytest.approx(list(compute_band(SMALL, 2).low * 100))
+    rc.find(v.Btn, children=["Step"]).widget.click()  # stepping does not restart it
+    assert html(rc, "abm-band-status")[0].attributes["data-ready"] == "true"
+    session.apply(SMALL.replace(seed=4))  # what a change of seed on the page does
+    rc.find(v.Btn, children=["Step"]).widget.click()  # re-render with the new settings
+    second = shown_band()
+    assert second == pytest.approx(list(compute_band(SMALL.replace(seed=4), 2).low * 100))
+    assert second != first

@@ -28,8 +28,26 @@ import pytest
 pytest.importorskip("solara", reason="the app extra is not installed")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
+import io  # noqa: E402
+import json  # noqa: E402
+import zipfile  # noqa: E402
+
+import polars as pl  # noqa: E402
+
+from adoption_abm.app.facts import facts_text  # noqa: E402
+from adoption_abm.app.page import AXES  # noqa: E402
+from adoption_abm.app.runs import BAND_RUNS  # noqa: E402
+from adoption_abm.i18n import _, language  # noqa: E402
 from adoption_abm.outputs.atomic import write_atomic  # noqa: E402
 from adoption_abm.policies.catalogue import PROPOSALS  # noqa: E402
+
+AXIS_II = AXES[1][0]
+
+
+def _t(lang: str, message: str) -> str:
+    with language(lang):
+        return _(message)
+
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -241,7 +259,7 @@ def test_a_proposal_changes_the_curves(server, browser):
     page, console = open_page(browser, server)
     adoption = chart_drawn(page, "adoption")
     step = page.get_by_role("button", name="Step")
-    for _ in range(24):
+    for _i in range(24):
         step.click()
     sync_api.expect(page.locator(".abm-step-counter")).to_have_text(
         "Month 24 / 228", timeout=TIMEOUT_MS
@@ -259,3 +277,101 @@ def test_a_proposal_changes_the_curves(server, browser):
     assert adoption.screenshot() != picture
     assert console.errors == []
     page.close()
+
+
+# the band, the proposal panel, the URL, the download and the language switch, in both languages
+def say(lang: str, message: str, **fields) -> str:
+    """``message`` as the page shows it in ``lang`` (from the catalogue)."""
+    with language(lang):
+        return _(message).format(**fields)
+
+
+def counter(lang: str, month: int) -> str:
+    return say(lang, "Month {month} / {months}", month=month, months=228)
+
+
+def open_at(browser, url: str, lang: str, query: str = ""):
+    page = browser.new_page(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
+    console = Console(page)
+    page.goto(url + "?" + (query or f"lang={lang}"))
+    sync_api.expect(page.locator(".abm-step-counter")).to_have_text(
+        counter(lang, 0), timeout=TIMEOUT_MS
+    )
+    return page, console
+
+
+def steps(page, lang: str, n: int, start: int = 0) -> None:
+    step = page.locator(".abm-step")
+    for _k in range(n):
+        step.click()
+    sync_api.expect(page.locator(".abm-step-counter")).to_have_text(
+        counter(lang, start + n), timeout=TIMEOUT_MS
+    )
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_band_proposal_panel_download_and_language(server, browser, lang, tmp_path):
+    page, console = open_at(browser, server, lang)
+    assert f"lang={lang}" in page.url  # the page writes its state into the URL
+    # the band: computed in the background, then shaded on the time-freed chart
+    status = page.locator(".abm-band-status")
+    sync_api.expect(status).to_have_attribute("data-ready", "true", timeout=TIMEOUT_MS)
+    sync_api.expect(status).to_have_text(
+        say(lang, "Shaded: 5-95 % band of realised time freed over {runs} runs", runs=BAND_RUNS)
+    )
+    # the proposal panel: proposal 6's cost and prior, from the catalogue
+    with language(lang):
+        facts = facts_text(6)
+    page.get_by_text(say(lang, "{axis} ({n} on)", axis=_t(lang, AXIS_II), n=0)).click()
+    panel = page.locator('.abm-proposal-facts[data-proposal="6"]')
+    sync_api.expect(panel.locator(".abm-proposal-cost")).to_have_text(facts["cost"])
+    sync_api.expect(panel.locator(".abm-proposal-prior")).to_contain_text(facts["prior"])
+    # the download: a zip whose Parquet frames Polars reads, as many months as stepped
+    steps(page, lang, 6)
+    with page.expect_download(timeout=TIMEOUT_MS) as info:
+        page.locator(".abm-download-parquet").click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    assert path.name.endswith("-m6-parquet.zip")
+    with zipfile.ZipFile(path) as zf:
+        indicators = pl.read_parquet(io.BytesIO(zf.read("indicators.parquet")))
+        timeseries = pl.read_parquet(io.BytesIO(zf.read("timeseries.parquet")))
+        summary = json.loads(zf.read("summary.json"))
+    assert indicators.height == 7 and timeseries.height > 0
+    assert summary["months"] == 6 and summary["seed"] == SEED
+    page.evaluate("() => document.querySelectorAll('*').forEach(e => { e.scrollTop = 0; })")
+    png = page.screenshot()
+    write_atomic(SCREENSHOT.with_name(f"app-browser-test-{lang}.png"), lambda t: t.write_bytes(png))
+    # the language switch: the other language, the counter and the URL follow
+    other = "fr" if lang == "en" else "en"
+    page.locator(f".abm-lang-{other}").click()
+    sync_api.expect(page.locator(".abm-step-counter")).to_have_text(
+        counter(other, 6), timeout=TIMEOUT_MS
+    )
+    page.wait_for_function("l => location.search.includes('lang=' + l)", arg=other)
+    assert console.errors == []
+    page.close()
+
+
+def test_a_url_with_state_reproduces_the_view(server, browser):
+    """The same link in English, then in French: the same settings on screen and the same run
+    (the headline's unrounded figures), whatever the language; a change is written back."""
+    state = "seed=7&rhythm=fast&proposals=6,9:2:2023"
+    views = []
+    for lang in ("en", "fr"):
+        page, console = open_at(browser, server, lang, f"{state}&lang={lang}")
+        sync_api.expect(page.get_by_label(say(lang, "Seed"))).to_have_value("7")
+        for n in (6, 9):
+            box = page.locator(".abm-proposal").filter(has_text=re.compile(rf"^{n}\. "))
+            sync_api.expect(box.locator("input")).to_be_checked()
+        steps(page, lang, 12)
+        time.sleep(0.3)
+        views.append(headline(page))
+        assert console.errors == []
+        if lang == "fr":
+            # a change of setting is written back into the URL
+            page.get_by_label(say(lang, "Seed")).fill("8")
+            page.get_by_label(say(lang, "Seed")).press("Enter")
+            page.wait_for_function("() => location.search.includes('seed=8')", timeout=TIMEOUT_MS)
+        page.close()
+    assert views[0] == views[1] and views[0]  # the same link, the same run

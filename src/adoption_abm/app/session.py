@@ -22,10 +22,12 @@ import numpy as np
 
 from ..model.build import check_scale
 from ..model.model import HEADLINE_KEYS, AdoptionModel
+from ..outputs.indicators import Outputs
 from ..outputs.roles import role_demand, roles_for
 from ..scenario.errors import ScenarioError
 from ..scenario.load import builtin_scenarios, load_scenario
 from ..scenario.schema import Scenario
+from .follow import Trace
 
 AGENT_CHOICES: tuple[int, ...] = (1_000, 2_500, 5_000, 10_000, 20_000)
 """Live sizes offered by the page (agents, about; the exact count depends on rounding)."""
@@ -220,6 +222,8 @@ class History:
         self.keys = series_keys(scenario.families)
         self.values: dict[str, list[float | None]] = {k: [] for k in self.keys}
         self.adoption_by_profession: list[np.ndarray] = []  # one (P, F) array per month
+        self.roles: dict[str, list[float]] = {}  # FTE demand of each emerging role, per month
+        self.trace: Trace | None = None  # "follow one professional": set by Session.follow
 
     def __len__(self) -> int:
         return len(self.month)
@@ -233,6 +237,10 @@ class History:
         for key in self.keys:
             self.values[key].append(_finite(latest[key]))
         self.adoption_by_profession.append(adoption_by_profession(model))
+        for rid, fte in month_role_demand(model).items():
+            self.roles.setdefault(rid, []).append(fte)
+        if self.trace is not None:
+            self.trace.record(model)
 
     def series(self, values: Any, scale: float = 1.0) -> list[list[Any]]:
         """``[["YYYY-MM-01", value * scale], ...]`` for any per-month values of this run."""
@@ -274,6 +282,22 @@ def adoption_by_profession(model: AdoptionModel) -> np.ndarray:
     return out
 
 
+def month_role_demand(model: AdoptionModel) -> dict[str, float]:
+    """This month's FTE demand of each emerging role: :func:`.role_demand`
+    on the tallies of month 0 (which fix the persons each agent stands for) and of this month
+    only, so recording it every month costs two cubes, not the whole run."""
+    t = model.tallies
+    first, last = (0, len(t.cubes) - 1)
+    rows = [first, last] if last else [first]
+    out = Outputs(
+        model.inputs,
+        np.stack([t.cubes[m] for m in rows]),
+        np.stack([t.risks[m] for m in rows]),
+        np.zeros((len(rows), *t.risks[0].shape)),  # role demand reads no potential
+    )
+    return {rid: float(values[-1]) for rid, values in role_demand(out, model.inputs).items()}
+
+
 def build_model(settings: Settings) -> AdoptionModel:
     """The model for ``settings`` (month 0). Raises ScenarioError / ValueError on bad input."""
     sc = scenario_for(settings.scenario)
@@ -306,8 +330,8 @@ class Session:
         except ImportError:  # compiled kernel not built: same results with the NumPy engine
             self.settings = self.settings.replace(engine="reference")
             self.model = build_model(self.settings)
-        self.history = History(self.model.inputs, self.settings.label())
-        self.history.record(self.model)
+        self.followed: int | None = None  # the row of "follow one professional"
+        self.history = self._new_history(self.model)
         self.previous: History | None = None
         self.version = 0  # bumped by every change, for caches keyed on the run
 
@@ -354,8 +378,7 @@ class Session:
                 model = build_model(settings)
             except (ScenarioError, ValueError, ImportError) as exc:
                 return describe_error(exc)
-            history = History(model.inputs, settings.label())
-            history.record(model)
+            history = self._new_history(model, settings)
             for _ in range(min(target, model.n_months)):
                 model.step()
                 history.record(model)
@@ -364,6 +387,25 @@ class Session:
             self.settings, self.model, self.history = settings, model, history
             self.version += 1
             return None
+
+    def _new_history(self, model: AdoptionModel, settings: Settings | None = None) -> History:
+        history = History(model.inputs, (settings or self.settings).label())
+        if self.followed is not None and 0 <= self.followed < model.pop.n:
+            history.trace = Trace(self.followed)
+        history.record(model)
+        return history
+
+    def follow(self, row: int | None) -> str | None:
+        """Follow professional ``row`` (None: nobody): the run is replayed to the current
+        month recording the row's trace. Returns an error message for a row out of range."""
+        with self.lock:
+            if row is not None and not 0 <= row < self.model.pop.n:
+                return f"row {row}: expected 0..{self.model.pop.n - 1}"
+            self.followed = row
+            previous = self.previous
+            error = self.apply(self.settings)
+            self.previous = previous  # the same run replayed: not a comparison
+            return error
 
     def reset(self) -> str | None:
         """Back to month 0 with the current settings."""
@@ -376,12 +418,17 @@ class Session:
 
     def role_demand(self) -> dict[str, tuple[str, np.ndarray]]:
         """FTE demand of each emerging role over the run so far, ``{id: (label, per month)}``
-        (:mod:`adoption_abm.outputs.roles`). Computed over the whole run: for the Roles tab
-        only, not for every frame."""
+        (:mod:`adoption_abm.outputs.roles`), as recorded month by month in the history."""
         with self.lock:
-            demand = role_demand(self.model.outputs(), self.model.inputs)
             table = roles_for(self.model.inputs)
-        return {rid: (table[rid].label, values) for rid, values in demand.items()}
+            recorded = {rid: np.array(v) for rid, v in self.history.roles.items()}
+        return {rid: (table[rid].label, values) for rid, values in recorded.items()}
+
+    def role_demand_recomputed(self) -> dict[str, np.ndarray]:
+        """The same over the whole run at once (:func:`~adoption_abm.outputs.roles.role_demand`
+        on the model's outputs): what the recorded series must equal."""
+        with self.lock:
+            return role_demand(self.model.outputs(), self.model.inputs)
 
     def states(self, rows: np.ndarray) -> np.ndarray:
         """Copy of ``state[rows]`` (N, F) taken under the lock."""

@@ -16,13 +16,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..analysis.targets import SEED_TARGETS
+from ..i18n import N_, _, label, percent
 from ..scenario.schema import Scenario
 
 if TYPE_CHECKING:
     from ..model.model import AdoptionModel
+    from .follow import Trace
+    from .runs import Band, SideBySide
     from .session import History
 
-STATE_LABELS: tuple[str, ...] = ("not using", "learning", "mastered")
+TARGET_WORDS = (N_("potential"), N_("realised"), N_("central"), N_("slow"), N_("fast"))
+"""Words of the seed targets' names (:data:`adoption_abm.analysis.targets.SEED_TARGETS`)."""
+
+STATE_LABELS: tuple[str, ...] = (N_("not using"), N_("learning"), N_("mastered"))
 STATE_COLORS: tuple[str, ...] = ("#b0bec5", "#ffa000", "#2e7d32")
 """Node colours by adoption state: grey not using, amber using (learning), green mastered."""
 FAMILY_COLORS = ("#6a1b9a", "#1565c0", "#c62828", "#00838f")
@@ -46,7 +52,7 @@ NETWORK_MAX_NODES = 300
 
 def family_label(scenario: Scenario, family: str) -> str:
     """A family's label as the scenario gives it (``technologies.<family>.label``)."""
-    return scenario.technologies[family].title(family)
+    return label(scenario.technologies[family].title(family))
 
 
 def family_color(scenario: Scenario, family: str) -> str:
@@ -64,7 +70,7 @@ def short_label(label: str) -> str:
 
 
 def profession_labels(scenario: Scenario) -> list[str]:
-    return [short_label(scenario.professions[p].label) for p in scenario.profession_ids]
+    return [short_label(label(scenario.professions[p].label)) for p in scenario.profession_ids]
 
 
 # curves ----------------------------------------------------------------------------------------
@@ -127,7 +133,7 @@ def adoption_family_option(
     history: History, scenario: Scenario, previous: History | None = None
 ) -> dict[str, Any]:
     """Share of all professionals using or mastering each family, by month."""
-    opt = _base(scenario, "Adoption by technology family", "% of professionals")
+    opt = _base(scenario, _("Adoption by technology family"), _("% of professionals"))
     for fam in scenario.families:
         opt["series"].append(
             _line(
@@ -140,7 +146,7 @@ def adoption_family_option(
         for fam in scenario.families:
             opt["series"].append(
                 _line(
-                    f"{family_label(scenario, fam)} (previous run)",
+                    _("{family} (previous run)").format(family=family_label(scenario, fam)),
                     previous.points(f"adoption_{fam}", 100),
                     "#9e9e9e",
                     1.2,
@@ -153,11 +159,11 @@ def adoption_family_option(
 def adoption_profession_option(history: History, scenario: Scenario, family: str) -> dict[str, Any]:
     """Share of each profession using or mastering ``family``, by month."""
     f = scenario.families.index(family)
-    title = f"{family_label(scenario, family)}: adoption by profession"
-    opt = _base(scenario, title, "% of the profession")
-    for p, label in enumerate(profession_labels(scenario)):
+    title = _("{family}: adoption by profession").format(family=family_label(scenario, family))
+    opt = _base(scenario, title, _("% of the profession"))
+    for p, name in enumerate(profession_labels(scenario)):
         color = PROFESSION_COLORS[p % len(PROFESSION_COLORS)]
-        opt["series"].append(_line(label, history.profession_points(p, f), color, 1.6))
+        opt["series"].append(_line(name, history.profession_points(p, f), color, 1.6))
     return _wrapped_legend(opt, rows=4)
 
 
@@ -169,7 +175,7 @@ def _target_series(scenario: Scenario, rhythm: str) -> dict[str, Any]:
         mine = t.rhythm == rhythm or t.what == "potential"
         data.append(
             {
-                "name": f"{t.what} {t.year} ({t.rhythm}) {t.value:.0%}".replace("%", " %"),
+                "name": f"{_(t.what)} {t.year} ({_(t.rhythm)}) {percent(t.value, 0)}",
                 "value": [f"{t.year + 1}-01-01", round(t.value * 100, 3)],
                 "symbol": "diamond" if t.rhythm == "central" else "triangle",
                 "symbolSize": 13 if mine else 9,
@@ -177,20 +183,53 @@ def _target_series(scenario: Scenario, rhythm: str) -> dict[str, Any]:
                 "label": {"show": mine, "formatter": "{b}", "position": "right", "fontSize": 10},
             }
         )
-    return {"name": "seed targets", "type": "scatter", "data": data, "color": "#000000", "z": 5}
+    return {"name": _("seed targets"), "type": "scatter", "data": data, "color": "#000000", "z": 5}
+
+
+def band_series(band: Band, color: str = "#2e7d32") -> list[dict[str, Any]]:
+    """The band as two stacked ECharts lines: the lower quantile (invisible) and the width
+    above it, shaded (``areaStyle``)."""
+    lows = [[d, float(v) * 100] for d, v in zip(band.dates, band.low, strict=True)]
+    widths = [
+        [d, float(h - lo) * 100] for d, lo, h in zip(band.dates, band.low, band.high, strict=True)
+    ]
+    # one legend entry for both (same name); no tooltip (the width is not a figure to read)
+    name = _("5-95 % band ({runs} runs)").format(runs=band.runs)
+    common = {
+        "name": name,
+        "type": "line",
+        "stack": "band",
+        "showSymbol": False,
+        "silent": True,
+        "z": 1,
+        "color": color,
+        "lineStyle": {"opacity": 0},
+        "tooltip": {"show": False},
+    }
+    return [
+        {**common, "data": lows},
+        {**common, "data": widths, "areaStyle": {"color": color, "opacity": 0.18}},
+    ]
 
 
 def time_freed_option(
-    history: History, scenario: Scenario, rhythm: str, previous: History | None = None
+    history: History,
+    scenario: Scenario,
+    rhythm: str,
+    previous: History | None = None,
+    band: Band | None = None,
 ) -> dict[str, Any]:
-    """Potential vs realised time freed (share of working time), with the seed's targets."""
-    opt = _base(scenario, "Time freed: potential vs realised", "% of working time", y_max=60.0)
+    """Potential vs realised time freed (share of working time), with the seed's targets and,
+    once computed, the band of realised time freed over seeds and prior draws."""
+    opt = _base(
+        scenario, _("Time freed: potential vs realised"), _("% of working time"), y_max=60.0
+    )
     opt["series"] += [
-        _line("Potential", history.points("potential_all", 100), "#546e7a", 2.0),
-        _line("Realised", history.points("realised_all", 100), "#2e7d32", 3.0),
-        _line("medical", history.points("realised_medical", 100), "#1565c0", 1.2, True),
+        _line(_("Potential"), history.points("potential_all", 100), "#546e7a", 2.0),
+        _line(_("Realised"), history.points("realised_all", 100), "#2e7d32", 3.0),
+        _line(_("medical"), history.points("realised_medical", 100), "#1565c0", 1.2, True),
         _line(
-            "non-medical",
+            _("non-medical"),
             history.points("realised_non_medical", 100),
             "#ef6c00",
             1.2,
@@ -200,13 +239,15 @@ def time_freed_option(
     if previous is not None and len(previous) > 1:
         opt["series"].append(
             _line(
-                "previous run",
+                _("previous run"),
                 previous.points("realised_all", 100),
                 "#9e9e9e",
                 2.0,
                 True,
             )
         )
+    if band is not None:
+        opt["series"] += band_series(band)
     opt["series"].append(_target_series(scenario, rhythm))
     return opt
 
@@ -215,17 +256,20 @@ def fte_option(
     history: History, scenario: Scenario, previous: History | None = None
 ) -> dict[str, Any]:
     """Full-time equivalents freed, whole workforce (extrapolated) and the eight professions."""
-    opt = _base(scenario, "FTE freed for patient care", "thousand FTE", y_max=None)
+    opt = _base(scenario, _("FTE freed for patient care"), _("thousand FTE"), y_max=None)
     opt["series"] += [
-        _line("Whole health workforce", history.points("fte_freed_all", 1e-3), "#2e7d32", 2.5),
+        _line(_("Whole health workforce"), history.points("fte_freed_all", 1e-3), "#2e7d32", 2.5),
         _line(
-            "Eight professions", history.points("fte_freed_eight_professions", 1e-3), "#00838f", 1.6
+            _("Eight professions"),
+            history.points("fte_freed_eight_professions", 1e-3),
+            "#00838f",
+            1.6,
         ),
     ]
     if previous is not None and len(previous) > 1:
         opt["series"].append(
             _line(
-                "Whole workforce (previous run)",
+                _("Whole workforce (previous run)"),
                 previous.points("fte_freed_all", 1e-3),
                 "#9e9e9e",
                 2.0,
@@ -237,21 +281,23 @@ def fte_option(
 
 def gaps_option(history: History, scenario: Scenario) -> dict[str, Any]:
     """Multi-speed gap (range of realised/potential across groups) and downgrading risk."""
-    opt = _base(scenario, "Multi-speed gap and downgrading risk", "%", y_max=100.0)
+    opt = _base(scenario, _("Multi-speed gap and downgrading risk"), "%", y_max=100.0)
     opt["series"] += [
-        _line("Multi-speed gap (largest)", history.points("multi_speed_gap", 100), "#6a1b9a", 2.5),
         _line(
-            "gap across professions", history.points("gap_profession", 100), "#8e24aa", 1.0, True
+            _("Multi-speed gap (largest)"), history.points("multi_speed_gap", 100), "#6a1b9a", 2.5
         ),
-        _line("gap across age bands", history.points("gap_age", 100), "#ab47bc", 1.0, True),
         _line(
-            "gap across establishment types",
+            _("gap across professions"), history.points("gap_profession", 100), "#8e24aa", 1.0, True
+        ),
+        _line(_("gap across age bands"), history.points("gap_age", 100), "#ab47bc", 1.0, True),
+        _line(
+            _("gap across establishment types"),
             history.points("gap_establishment", 100),
             "#ce93d8",
             1.0,
             True,
         ),
-        _line("Downgrading risk", history.points("downgrading_risk", 100), "#d84315", 2.5),
+        _line(_("Downgrading risk"), history.points("downgrading_risk", 100), "#d84315", 2.5),
     ]
     return opt
 
@@ -260,11 +306,72 @@ def roles_option(
     history: History, scenario: Scenario, demand: dict[str, tuple[str, Any]]
 ) -> dict[str, Any]:
     """FTE demand of each emerging role (``{id: (label, values per month)}``)."""
-    opt = _base(scenario, "Demand for emerging roles", "FTE (eight professions)", y_max=None)
-    for k, (label, values) in enumerate(demand.values()):
+    opt = _base(scenario, _("Demand for emerging roles"), _("FTE (eight professions)"), y_max=None)
+    for k, (name, values) in enumerate(demand.values()):
         color = PROFESSION_COLORS[k % len(PROFESSION_COLORS)]
-        opt["series"].append(_line(short_label(label), history.series(values), color, 1.8))
+        opt["series"].append(_line(short_label(label(name)), history.series(values), color, 1.8))
     return _wrapped_legend(opt, rows=2)
+
+
+def side_by_side_option(sbs: SideBySide, scenario: Scenario) -> dict[str, Any]:
+    """Two policy sets, same seed: realised and potential time freed of each."""
+    opt = _base(scenario, _("Set A and set B, same seed"), _("% of working time"), y_max=60.0)
+    opt["series"] += [
+        _line(_("Realised, set A"), sbs.a.points("realised_all", 100), "#2e7d32", 2.5),
+        _line(_("Realised, set B"), sbs.b.points("realised_all", 100), "#6a1b9a", 2.5),
+        _line(_("Potential, set A"), sbs.a.points("potential_all", 100), "#2e7d32", 1.2, True),
+        _line(_("Potential, set B"), sbs.b.points("potential_all", 100), "#6a1b9a", 1.2, True),
+    ]
+    return opt
+
+
+def trace_option(trace: Trace, scenario: Scenario, start_year: int) -> dict[str, Any]:
+    """One professional month by month: each family's state (0-2), the digital skill (0-1,
+    ×2 to share the axis) and the share of ties using each family."""
+    from .session import month_date
+
+    dates = [month_date(start_year, m) for m in trace.month]
+    opt = _base(
+        scenario,
+        _("Follow one professional"),
+        _("state (0 not using, 1 learning, 2 mastered)"),
+        y_max=2.1,
+    )
+    for f, fam in enumerate(scenario.families):
+        color = family_color(scenario, fam)
+        opt["series"].append(
+            {
+                **_line(
+                    family_label(scenario, fam),
+                    [[d, int(s[f])] for d, s in zip(dates, trace.state, strict=True)],
+                    color,
+                    2.5,
+                ),
+                "step": "end",
+            }
+        )
+        share = [
+            [d, 2.0 * float(u[f]) / t if t else None]
+            for d, u, t in zip(dates, trace.tie_users, trace.ties, strict=True)
+        ]
+        opt["series"].append(
+            _line(
+                _("{family}: ties using it (share ×2)").format(family=family_label(scenario, fam)),
+                share,
+                color,
+                1.0,
+                True,
+            )
+        )
+    opt["series"].append(
+        _line(
+            _("digital skill (×2)"),
+            [[d, 2.0 * v] for d, v in zip(dates, trace.skill, strict=True)],
+            "#000000",
+            1.5,
+        )
+    )
+    return _wrapped_legend(opt, rows=3)
 
 
 # network ---------------------------------------------------------------------------------------
@@ -293,8 +400,12 @@ class NetworkView:
 
 def establishment_label(model: AdoptionModel, e: int) -> str:
     sc = model.inputs
-    type_label = short_label(sc.establishment_types[sc.type_ids[int(model.est.type[e])]].label)
-    return f"#{e} {type_label}, {int(model.est.size[e])} staff"
+    type_label = short_label(
+        label(sc.establishment_types[sc.type_ids[int(model.est.type[e])]].label)
+    )
+    return _("#{e} {type}, {staff} staff").format(
+        e=e, type=type_label, staff=int(model.est.size[e])
+    )
 
 
 def establishment_choices(model: AdoptionModel, per_type: int = 3) -> list[int]:
@@ -350,7 +461,7 @@ def establishment_view(
     x, y = network_layout(len(rows), links, seed)
     title = establishment_label(model, e)
     if hi - lo > max_nodes:
-        title += f" (first {max_nodes} shown)"
+        title += " " + _("(first {n} shown)").format(n=max_nodes)
     return NetworkView(
         title, rows, links, x, y, model.pop.profession[rows].astype(np.int64), establishment=e
     )
@@ -377,7 +488,12 @@ def sample_view(model: AdoptionModel, seed: int, size: int = 250) -> NetworkView
     x, y = network_layout(len(rows), links, seed)
     professions = model.pop.profession[rows].astype(np.int64)
     return NetworkView(
-        f"Snowball sample of {len(rows)} professionals", rows, links, x, y, professions
+        _("Snowball sample of {n} professionals").format(n=len(rows)),
+        rows,
+        links,
+        x,
+        y,
+        professions,
     )
 
 
@@ -435,19 +551,20 @@ def network_option(
         strict=True,
     ):
         points[p].append([x, y, s, r])  # plain arrays: ECharts builds no model per point
-    what = "any family" if colour_by == "any" else family_label(scenario, colour_by)
+    what = _("any family") if colour_by == "any" else family_label(scenario, colour_by)
     symbols = [PROFESSION_SYMBOLS[p % len(PROFESSION_SYMBOLS)] for p in range(len(labels))]
     return {
         "animation": False,
         "title": {
             "text": view.title,
-            "subtext": f"colour: state for {what}",
+            "subtext": _("colour: state for {what}").format(what=what),
             "left": 0,
             "textStyle": {"fontSize": 14},
         },
         "tooltip": {
             "trigger": "item",
-            "formatter": "{a} #{@row}: state {@state} (0 not using, 1 learning, 2 mastered)",
+            "formatter": "{a} #{@row}: "
+            + _("state {state} (0 not using, 1 learning, 2 mastered)").format(state="{@state}"),
         },
         "visualMap": {
             "type": "piecewise",

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from ..i18n import ENV_VAR, current_language
 from .errors import Commands, fail
 from .options import Rhythm, ScenarioName, Seed
 
@@ -61,6 +62,9 @@ def app_environment(
             ENV_PREFIX + "SPEED": str(speed),
         }
     )
+    # the page's language: the one this command resolved (--lang, else $ADOPTION_ABM_LANG,
+    # else the locale), so that `app --lang fr` serves a French page (a URL's lang= wins)
+    env[ENV_VAR] = current_language()
     # Solara reports usage to Mixpanel by default; a teaching tool that must run offline
     # should not phone home (set the variable to true to allow it)
     env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")

@@ -40,10 +40,22 @@ def on_files(files: Files, config) -> Files:
     return files
 
 
+LINK = re.compile(r"\]\((?!https?:|#|mailto:)([^)#\s]+)")
+
+
 def readme_for_site() -> str:
-    """README.md with links into docs/ rewritten for a page at the root of docs/."""
-    text = README.read_text(encoding="utf-8")
-    return text.replace("](docs/", "](")
+    """README.md with links into docs/ rewritten for a page at the root of docs/, and links to
+    other repository files (CHANGELOG.md, examples/...) marked as outside docs/ (``../``), for
+    :func:`on_page_markdown` to turn into code spans."""
+    text = README.read_text(encoding="utf-8").replace("](docs/", "](")
+
+    def relink(m: re.Match) -> str:
+        target = m.group(1)
+        if (ROOT / "docs" / target).exists() or not (ROOT / target).exists():
+            return m.group(0)
+        return f"](../{target}"
+
+    return LINK.sub(relink, text)
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:

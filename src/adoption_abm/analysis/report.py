@@ -832,8 +832,8 @@ def proposals_markdown(cmp: Comparison) -> list[str]:
                 n=n, title=display_label(p.title), cost=_g(p.cost)
             ),
             "",
-            "* " + _("Mechanism: {text}").format(text=p.mechanism),
-            "* " + _("Activity: {text}").format(text=p.activity),
+            "* " + _("Mechanism: {text}").format(text=display_label(p.mechanism)),
+            "* " + _("Activity: {text}").format(text=display_label(p.activity)),
         ]
         for a in p.activities:
             key = f"p{n}.u.programme" if a.kind == "programme" else f"u.{a.kind}"

@@ -412,8 +412,12 @@ def test_compare_report_in_french(small_comparison, tmp_path):
         "Super utilisateur",  # a role's French label
         "aucune (référence)",
         "k€ par ETP-année",
+        # proposals 6 and 7's mechanism and activity texts (English in proposals.toml)
+        "Mécanisme : Plus de formations continues en informatique et en IA, qui atteignent",
+        "Activité : Heures de mentoring : chaque binôme en cours",
     ):
         assert words in md, words
+    assert "Activity: Mentoring hours: every pairing in force" in en
     for english in ("Realised gain", "policy |", "FTE freed", "none (baseline)", "n/a"):
         assert english not in md, english
     # numbers for people: decimal comma, narrow no-break space for thousands
@@ -600,6 +604,8 @@ def test_optimise_report_in_french_same_data_files(tmp_path):
     assert md.count("\n|") == en.count("\n|")  # the same tables, row for row
     # a proposal's French title in the marginal table ("Favoriser les cursus complémentaires")
     assert any(label in md for label in ("Favoriser les cursus", "mentoring inversé"))
+    # and what each buys, in French ("ce qu'elle achète")
+    assert any(a in md for a in ("Formations : formations continues", "Heures de mentoring :"))
     assert "," in md.split("## Meilleurs portefeuilles")[1].splitlines()[4]  # decimal comma
     html_fr = (tmp_path / "fr" / "report.html").read_text(encoding="utf-8")
     assert '<html lang="fr">' in html_fr and "<title>Optimisation de portefeuille" in html_fr

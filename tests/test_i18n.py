@@ -415,6 +415,7 @@ def test_compare_report_in_french(small_comparison, tmp_path):
         # proposals 6 and 7's mechanism and activity texts (English in proposals.toml)
         "Mécanisme : Plus de formations continues en informatique et en IA, qui atteignent",
         "Activité : Heures de mentoring : chaque binôme en cours",
+        "une heure d'un binôme de mentoring inversé",  # the unit one mentoring hour is
     ):
         assert words in md, words
     assert "Activity: Mentoring hours: every pairing in force" in en

@@ -847,7 +847,7 @@ def proposals_markdown(cmp: Comparison) -> list[str]:
                     kind=a.kind,
                     mark=mark,
                     cost=number(a.unit_cost),
-                    unit=a.unit,
+                    unit=display_label(a.unit),
                     low=number(a.low),
                     high=number(a.high),
                     source=a.source,

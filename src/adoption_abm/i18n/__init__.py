@@ -220,11 +220,12 @@ def percent(share: float | None, digits: int = 1, *, sign: bool = False, space: 
 # ---------------------------------------------------------------------------------------------
 # Catalogues: extraction of the data's labels, compilation
 # ---------------------------------------------------------------------------------------------
-LABEL_KEYS = ("label", "title", "mechanism", "activity")
+LABEL_KEYS = ("label", "title", "mechanism", "activity", "unit")
 """Keys of the TOML data files whose values are shown to people and translated with
-:func:`label`: display names (``label``, ``title``) and the proposals' ``mechanism`` and
-``activity`` texts. Sources (``source``, ``cost_source``: references and the reasons for an
-assumed range) and the effects' ``representation`` notes are not extracted and stay English."""
+:func:`label`: display names (``label``, ``title``), the proposals' ``mechanism`` and
+``activity`` texts and their activities' ``unit`` (what one unit bought is). Sources
+(``source``, ``cost_source``: references and the reasons for an assumed range) and the
+effects' ``representation`` notes are not extracted and stay English."""
 
 
 def extract_labels(

@@ -46,7 +46,7 @@ from adoption_abm.app.session import (  # noqa: E402
 from adoption_abm.app.urlstate import settings_from_query, settings_to_query  # noqa: E402
 from adoption_abm.cli.app import app_environment, solara_command  # noqa: E402
 from adoption_abm.cli.main import app as cli  # noqa: E402
-from adoption_abm.i18n import language  # noqa: E402
+from adoption_abm.i18n import label, language  # noqa: E402
 from adoption_abm.policies.catalogue import catalogue  # noqa: E402
 from adoption_abm.policies.priors import priors  # noqa: E402
 from adoption_abm.scenario.errors import ScenarioError  # noqa: E402
@@ -480,6 +480,10 @@ def test_proposal_panel_text_comes_from_the_catalogue(n):
         text = facts_text(n)
     assert text["cost"] == f"at most {p.cost:,.{1 if p.cost % 1 else 0}f} M€ a year"
     assert text["mechanism"] == p.mechanism and text["activity"] == p.activity
+    with language("fr"):  # the catalogue's texts are translated like its titles
+        fr = facts_text(n)
+        assert (fr["mechanism"], fr["activity"]) == (label(p.mechanism), label(p.activity))
+    assert fr["mechanism"] != p.mechanism and fr["activity"] != p.activity
     main = p.effects[0]
     if main.channel in ("entrant_skill", "entrant_attitude", "entry_age", "entrant_exposure",
                         "task_opening", "reinvestment", "training_capacity"):  # fmt: skip

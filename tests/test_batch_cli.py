@@ -136,6 +136,32 @@ def test_sensitivity_command_sobol(tmp_path):
     assert real["adoption_multiplier"]["ST"] > real["behaviour.attitude_effect"]["ST"]
 
 
+def test_sensitivity_command_in_french_same_data_files(tmp_path):
+    """`sensitivity --lang fr` prints and writes its table in French (headers, decimal
+    commas); re-run in English into the same folder (the runs are kept), the data files are the
+    same and only the Markdown table changes language."""
+    exp = write(tmp_path, "sobol.toml", SOBOL)
+    out = tmp_path / "out"
+    args = ["sensitivity", str(exp), "--out", str(out), "--workers", "1", "--no-progress"]
+    fr = runner.invoke(app, [*args, "--lang", "fr"])
+    assert fr.exit_code == 0, fr.output
+    head = "| sortie | paramètre | S1 (premier ordre) | ST (total) |"
+    assert head in fr.output and head in (out / "sensitivity.md").read_text()
+    real = pl.read_parquet(out / "sensitivity.parquet").filter(
+        pl.col("output") == "realised_all_2023"
+    )
+    st = real.filter(pl.col("parameter") == "adoption_multiplier")["ST"].item()
+    assert f"{st:.3f}".replace(".", ",") in fr.output
+    csv_fr = (out / "sensitivity.csv").read_bytes()
+    table_fr = pl.read_parquet(out / "sensitivity.parquet")
+    en = runner.invoke(app, [*args, "--lang", "en"])
+    assert en.exit_code == 0, en.output
+    assert "| output | parameter | S1 (first order) | ST (total) |" in en.output
+    assert f"{st:.3f}" in en.output
+    assert (out / "sensitivity.csv").read_bytes() == csv_fr
+    assert pl.read_parquet(out / "sensitivity.parquet").equals(table_fr)
+
+
 def test_sensitivity_morris_api(tmp_path):
     exp = experiment_from_dict(
         {

@@ -295,6 +295,55 @@ def test_display_names_in_french():
     )
 
 
+def test_proposals_activity_and_mechanism_in_french():
+    """The catalogue's activity and mechanism texts (English in proposals.toml) are extracted
+    and translated: `proposals --lang fr` prints each proposal's activity in French, and every
+    activity and mechanism has a French text."""
+    from adoption_abm.policies.catalogue import catalogue
+
+    fr = runner.invoke(app, ["proposals", "--lang", "fr"])
+    assert fr.exit_code == 0, fr.output
+    assert "activité : Heures de mentoring : chaque binôme en cours, dix heures par an" in fr.output
+    assert "Mentoring hours:" not in fr.output
+    en = runner.invoke(app, ["proposals", "--lang", "en"])
+    assert "activity: Mentoring hours: every pairing in force" in en.output
+    texts = [t for p in catalogue().proposals.values() for t in (p.activity, p.mechanism)]
+    with language("fr"):
+        untranslated = [t for t in texts if i18n.label(t) == t]
+    assert len(texts) == 40 and untranslated == []
+
+
+def test_calibration_residuals_in_french_json_reading_in_english():
+    """The calibration's residual table and its reading of J are in the chosen language; the
+    reading kept in calibration.json (data) stays English."""
+    from adoption_abm.batch.calibrate import residual_markdown
+
+    ident = {"parameters": 2, "targets": 3, "degrees_of_freedom": 1, "J": 5.0}
+    ident |= {"p_value": 0.0253, "critical_95": 3.841}
+    table = pl.DataFrame(
+        {
+            "rhythm": ["central"],
+            "output": ["realised_all_2023"],
+            "target": [0.25],
+            "simulated": [0.2612],
+            "se": [0.0031],
+            "residual": [0.0112],
+            "tolerance": [0.02],
+            "residual_tol": [0.56],
+            "source": ["[seed 001]"],
+        }
+    )
+    with language("fr"):
+        md = residual_markdown(table, ident)
+    assert md.startswith("| rythme | moment | cible | tolérance | simulé (± e.-t.) | résidu ")
+    assert "| 0,250 | 0,02 | 0,2612 ± 0,0031 | +0,0112 | +0,56 | [seed 001] |" in md
+    assert "J = 5 pour 1 degrés de liberté, au-dessus de la valeur critique à 95 %" in md
+    with language("en"):
+        en = residual_markdown(table, ident)
+    assert "| 0.250 | 0.02 | 0.2612 ± 0.0031 | +0.0112 | +0.56 | [seed 001] |" in en
+    assert "J = 5 on 1 degrees of freedom, above the 95 % critical value" in en
+
+
 def test_option_errors_in_french_whatever_their_order():
     """--lang is eager: an option checked before the command runs already speaks French."""
     res = runner.invoke(app, ["run", "--seed", "-1", "--lang", "fr"])
@@ -363,8 +412,13 @@ def test_compare_report_in_french(small_comparison, tmp_path):
         "Super utilisateur",  # a role's French label
         "aucune (référence)",
         "k€ par ETP-année",
+        # proposals 6 and 7's mechanism and activity texts (English in proposals.toml)
+        "Mécanisme : Plus de formations continues en informatique et en IA, qui atteignent",
+        "Activité : Heures de mentoring : chaque binôme en cours",
+        "une heure d'un binôme de mentoring inversé",  # the unit one mentoring hour is
     ):
         assert words in md, words
+    assert "Activity: Mentoring hours: every pairing in force" in en
     for english in ("Realised gain", "policy |", "FTE freed", "none (baseline)", "n/a"):
         assert english not in md, english
     # numbers for people: decimal comma, narrow no-break space for thousands
@@ -551,6 +605,8 @@ def test_optimise_report_in_french_same_data_files(tmp_path):
     assert md.count("\n|") == en.count("\n|")  # the same tables, row for row
     # a proposal's French title in the marginal table ("Favoriser les cursus complémentaires")
     assert any(label in md for label in ("Favoriser les cursus", "mentoring inversé"))
+    # and what each buys, in French ("ce qu'elle achète")
+    assert any(a in md for a in ("Formations : formations continues", "Heures de mentoring :"))
     assert "," in md.split("## Meilleurs portefeuilles")[1].splitlines()[4]  # decimal comma
     html_fr = (tmp_path / "fr" / "report.html").read_text(encoding="utf-8")
     assert '<html lang="fr">' in html_fr and "<title>Optimisation de portefeuille" in html_fr

@@ -300,7 +300,7 @@ def markdown(result: OptimiseResult, command: str | None = None) -> str:
                 number(m["cost_saved_meur"], 0),
                 _fmt(m["value_without"], obj),
                 _fmt(m["marginal"], obj) if math.isfinite(m["marginal"]) else _("n/a"),
-                cat[m["proposal"]].activity,
+                label(cat[m["proposal"]].activity),
             ]
             for m in result.marginals
         ]

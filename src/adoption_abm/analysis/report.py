@@ -832,8 +832,8 @@ def proposals_markdown(cmp: Comparison) -> list[str]:
                 n=n, title=display_label(p.title), cost=_g(p.cost)
             ),
             "",
-            "* " + _("Mechanism: {text}").format(text=p.mechanism),
-            "* " + _("Activity: {text}").format(text=p.activity),
+            "* " + _("Mechanism: {text}").format(text=display_label(p.mechanism)),
+            "* " + _("Activity: {text}").format(text=display_label(p.activity)),
         ]
         for a in p.activities:
             key = f"p{n}.u.programme" if a.kind == "programme" else f"u.{a.kind}"
@@ -847,7 +847,7 @@ def proposals_markdown(cmp: Comparison) -> list[str]:
                     kind=a.kind,
                     mark=mark,
                     cost=number(a.unit_cost),
-                    unit=a.unit,
+                    unit=display_label(a.unit),
                     low=number(a.low),
                     high=number(a.high),
                     source=a.source,

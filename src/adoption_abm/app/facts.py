@@ -98,13 +98,13 @@ def cost_text(f: ProposalFacts) -> str:
 def facts_text(number_: int) -> dict[str, str]:
     """The panel's lines for proposal ``number_`` in the current language: ``title``,
     ``mechanism``, ``channels``, ``activity``, ``cost``, ``prior``. The catalogue's mechanism
-    and activity texts are English (the catalogue does not translate them yet)."""
+    and activity texts are translated like its titles (``label``)."""
     f = proposal_facts(number_)
     return {
         "title": label(f.title),
-        "mechanism": f.mechanism,
+        "mechanism": label(f.mechanism),
         "channels": ", ".join(channel_name(c) for c in f.channels),
-        "activity": f.activity,
+        "activity": label(f.activity),
         "cost": cost_text(f),
         "prior": prior_text(f),
     }

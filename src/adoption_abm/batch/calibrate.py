@@ -45,6 +45,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field, ValidationError, model_validator
 
+from ..i18n import _, general, language, number
 from ..outputs.atomic import (
     write_atomic,
     write_json_atomic,
@@ -311,28 +312,38 @@ def identification(cal: Calibration, objective: float) -> dict[str, Any]:
         "weighting": "diagonal, 1 / tolerance² (the objective)",
     }
     if df <= 0:
+        out.update(p_value=None, critical_95=None)
+    else:
         out.update(
-            p_value=None,
-            critical_95=None,
-            reading="just identified (n = k): a perfect fit is expected, J tests nothing",
+            p_value=float(chi2.sf(objective, df)) if math.isfinite(objective) else 0.0,
+            critical_95=float(chi2.ppf(0.95, df)),
         )
-        return out
-    p = float(chi2.sf(objective, df)) if math.isfinite(objective) else 0.0
-    crit = float(chi2.ppf(0.95, df))
-    verdict = (
-        "below the 95 % critical value: the targets are jointly consistent with the model "
-        "within their tolerances"
-        if objective <= crit
-        else "above the 95 % critical value: the model cannot meet every target within its "
-        "tolerance at once (see the residuals in tolerance units)"
-    )
-    out.update(
-        p_value=p,
-        critical_95=crit,
-        reading=f"J = {objective:.3g} on {df} degrees of freedom, {verdict}; p = {p:.3g} "
-        "against χ²(n − k); indicative only (diagonal tolerance weighting, not a formal test)",
-    )
+    with language("en"):  # calibration.json is data: the same in every language
+        out["reading"] = reading(out)
     return out
+
+
+def reading(ident: dict[str, Any]) -> str:
+    """The over-identification statistic in words, in the current language (``ident`` from
+    :func:`identification`)."""
+    df, objective = ident["degrees_of_freedom"], ident["J"]
+    if df <= 0:
+        return _("just identified (n = k): a perfect fit is expected, J tests nothing")
+    verdict = (
+        _(
+            "below the 95 % critical value: the targets are jointly consistent with the model "
+            "within their tolerances"
+        )
+        if objective <= ident["critical_95"]
+        else _(
+            "above the 95 % critical value: the model cannot meet every target within its "
+            "tolerance at once (see the residuals in tolerance units)"
+        )
+    )
+    return _(
+        "J = {J} on {df} degrees of freedom, {verdict}; p = {p} against χ²(n − k); indicative "
+        "only (diagonal tolerance weighting, not a formal test)"
+    ).format(J=general(objective, 3), df=df, verdict=verdict, p=general(ident["p_value"], 3))
 
 
 def residual_table(cal: Calibration, sims: dict[str, np.ndarray]) -> pl.DataFrame:
@@ -359,23 +370,43 @@ def residual_table(cal: Calibration, sims: dict[str, np.ndarray]) -> pl.DataFram
 
 
 def residual_markdown(table: pl.DataFrame, ident: dict[str, Any] | None = None) -> str:
-    """The residual table in Markdown, with the identification lines under it if given."""
-    head = (
-        "| rhythm | moment | target | tolerance | simulated (± s.e.) | residual "
-        "| in tolerances | source |\n|---|---|---|---|---|---|---|---|\n"
+    """The residual table in Markdown, with the identification lines under it if given, in
+    the current language (headers, words and decimal marks; names and sources as in the
+    data)."""
+    cols = (
+        _("rhythm"),
+        _("moment"),
+        _("target"),
+        _("tolerance"),
+        _("simulated (± s.e.)"),
+        _("residual"),
+        _("in tolerances"),
+        _("source"),
     )
+    head = "| " + " | ".join(cols) + " |\n" + "|---" * len(cols) + "|\n"
+
+    def fixed(x: float, digits: int, sign: bool = False) -> str:
+        return number(x, digits, sign=sign, group=False)
+
     text = head + "".join(
-        f"| {r['rhythm']} | {r['output']} | {r['target']:.3f} | {r['tolerance']:.3g} "
-        f"| {r['simulated']:.4f} ± {r['se']:.4f} "
-        f"| {r['residual']:+.4f} | {r['residual_tol']:+.2f} | {r['source']} |\n"
+        f"| {r['rhythm']} | {r['output']} | {fixed(r['target'], 3)} "
+        f"| {general(r['tolerance'], 3)} "
+        f"| {fixed(r['simulated'], 4)} ± {fixed(r['se'], 4)} "
+        f"| {fixed(r['residual'], 4, True)} | {fixed(r['residual_tol'], 2, True)} "
+        f"| {r['source']} |\n"
         for r in table.iter_rows(named=True)
     )
     if ident is not None:
-        text += (
-            f"\nk = {ident['parameters']} free parameters, n = {ident['targets']} targets, "
-            f"n − k = {ident['degrees_of_freedom']} degrees of freedom; objective "
-            f"J = {ident['J']:.4g}.\n{ident['reading']}.\n"
+        text += "\n" + _(
+            "k = {k} free parameters, n = {n} targets, n − k = {df} degrees of freedom; "
+            "objective J = {J}."
+        ).format(
+            k=ident["parameters"],
+            n=ident["targets"],
+            df=ident["degrees_of_freedom"],
+            J=general(ident["J"], 4),
         )
+        text += "\n" + reading(ident) + ".\n"
     return text
 
 

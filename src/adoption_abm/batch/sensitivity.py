@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..i18n import _, number
 from ..outputs.atomic import write_atomic, write_parquet_atomic, write_text_atomic
 from .designs import salib_problem, sample_matrix
 from .experiment import Experiment, ExperimentError
@@ -95,21 +96,29 @@ def analyse(
 
 
 def markdown(table: pl.DataFrame, digits: int = 3) -> str:
-    """The indices as a Markdown table (value ± half-width)."""
+    """The indices as a Markdown table (value ± half-width), in the current language (headers
+    and decimal marks; output and parameter names as in the data)."""
+
+    def f(x: float, d: int) -> str:
+        return number(x, d, group=False)
+
+    output, parameter = _("output"), _("parameter")
     if "S1" in table.columns:
-        head = "| output | parameter | S1 (first order) | ST (total) |\n|---|---|---|---|\n"
+        cols = (output, parameter, _("S1 (first order)"), _("ST (total)"))
+        head = "| " + " | ".join(cols) + " |\n|---|---|---|---|\n"
         body = "".join(
             f"| {r['output']} | {r['parameter']} "
-            f"| {r['S1']:.{digits}f} ± {r['S1_conf']:.{digits}f} "
-            f"| {r['ST']:.{digits}f} ± {r['ST_conf']:.{digits}f} |\n"
+            f"| {f(r['S1'], digits)} ± {f(r['S1_conf'], digits)} "
+            f"| {f(r['ST'], digits)} ± {f(r['ST_conf'], digits)} |\n"
             for r in table.iter_rows(named=True)
         )
     else:
-        head = "| output | parameter | μ* | σ | μ |\n|---|---|---|---|---|\n"
+        d = digits + 1
+        head = f"| {output} | {parameter} | μ* | σ | μ |\n|---|---|---|---|---|\n"
         body = "".join(
             f"| {r['output']} | {r['parameter']} "
-            f"| {r['mu_star']:.{digits + 1}f} ± {r['mu_star_conf']:.{digits + 1}f} "
-            f"| {r['sigma']:.{digits + 1}f} | {r['mu']:.{digits + 1}f} |\n"
+            f"| {f(r['mu_star'], d)} ± {f(r['mu_star_conf'], d)} "
+            f"| {f(r['sigma'], d)} | {f(r['mu'], d)} |\n"
             for r in table.iter_rows(named=True)
         )
     return head + body
@@ -135,18 +144,18 @@ def plot(table: pl.DataFrame, path: str | Path, title: str = "") -> Path:
         names = t["parameter"].to_list()
         if "S1" in t.columns:
             y = np.arange(len(names))
-            ax.barh(y - 0.2, t["S1"], 0.4, xerr=t["S1_conf"], label="first order S1", capsize=3)
-            ax.barh(y + 0.2, t["ST"], 0.4, xerr=t["ST_conf"], label="total ST", capsize=3)
+            ax.barh(y - 0.2, t["S1"], 0.4, xerr=t["S1_conf"], label=_("first order S1"), capsize=3)
+            ax.barh(y + 0.2, t["ST"], 0.4, xerr=t["ST_conf"], label=_("total ST"), capsize=3)
             ax.set_yticks(y, names)
             ax.invert_yaxis()
             ax.axvline(0, color="grey", lw=0.5)
-            ax.set_xlabel("Sobol index")
+            ax.set_xlabel(_("Sobol index"))
             ax.legend(loc="lower right", fontsize=8)
         else:
             ax.errorbar(t["mu_star"], t["sigma"], xerr=t["mu_star_conf"], fmt="o", capsize=3)
             for name, x, s in zip(names, t["mu_star"], t["sigma"], strict=True):
                 ax.annotate(name, (x, s), fontsize=7, xytext=(3, 3), textcoords="offset points")
-            ax.set_xlabel("μ* (mean |elementary effect|)")
+            ax.set_xlabel(_("μ* (mean |elementary effect|)"))
             ax.set_ylabel("σ")
         ax.set_title(output, fontsize=10)
     if title:
@@ -158,7 +167,8 @@ def plot(table: pl.DataFrame, path: str | Path, title: str = "") -> Path:
 
 
 def write_report(exp: Experiment, table: pl.DataFrame, folder: str | Path) -> dict[str, Path]:
-    """Write ``sensitivity.parquet``, ``.csv``, ``.md`` and ``.png`` into ``folder``."""
+    """Write ``sensitivity.parquet``, ``.csv``, ``.md`` and ``.png`` into ``folder`` (the data
+    files the same in every language, the ``.md`` table and the figure in the current one)."""
     folder = Path(folder)
     paths = {
         "parquet": write_parquet_atomic(folder / "sensitivity.parquet", table),
@@ -168,6 +178,8 @@ def write_report(exp: Experiment, table: pl.DataFrame, folder: str | Path) -> di
     paths["png"] = plot(
         table,
         folder / "sensitivity.png",
-        title=f"{exp.name}: {exp.design.kind} indices, N = {exp.design.samples}",
+        title=_("{name}: {kind} indices, N = {samples}").format(
+            name=exp.name, kind=exp.design.kind, samples=exp.design.samples
+        ),
     )
     return paths

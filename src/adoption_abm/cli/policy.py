@@ -220,7 +220,8 @@ def summary_lines(result: Comparison, out: Path) -> list[str]:
 @app.command("proposals")
 def proposals_command() -> None:
     """List the twenty proposals: number, 2022 item, yearly budget ceiling, what it buys, the
-    targets it accepts and its effects' prior ranges (docs/POLICIES.md has the sources)."""
+    targets it accepts, its effects' prior ranges and its activity (docs/POLICIES.md has the
+    sources)."""
     from ..policies.catalogue import catalogue
 
     for n, p in catalogue().proposals.items():
@@ -241,3 +242,4 @@ def proposals_command() -> None:
                 priors=priors,
             )
         )
+        typer.echo("    " + _("activity: {text}").format(text=display_label(p.activity)))

@@ -165,7 +165,8 @@ def about(subject: str, message: str) -> str:
 
 def label(text: str) -> str:
     """A data display name (a profession's, family's, establishment type's, proposal's or
-    role's English label) in the current language; unknown labels are returned as given."""
+    role's English label) or a proposal's mechanism or activity text in the current language;
+    unknown texts are returned as given."""
     return _(text) if text else text
 
 
@@ -219,15 +220,19 @@ def percent(share: float | None, digits: int = 1, *, sign: bool = False, space: 
 # ---------------------------------------------------------------------------------------------
 # Catalogues: extraction of the data's labels, compilation
 # ---------------------------------------------------------------------------------------------
-LABEL_KEYS = ("label", "title")
-"""Keys of the TOML data files whose values are display names (see :func:`label`)."""
+LABEL_KEYS = ("label", "title", "mechanism", "activity", "unit")
+"""Keys of the TOML data files whose values are shown to people and translated with
+:func:`label`: display names (``label``, ``title``), the proposals' ``mechanism`` and
+``activity`` texts and their activities' ``unit`` (what one unit bought is). Sources
+(``source``, ``cost_source``: references and the reasons for an assumed range) and the
+effects' ``representation`` notes are not extracted and stay English."""
 
 
 def extract_labels(
     fileobj: Any, keywords: Any, comment_tags: Any, options: Mapping[str, Any]
 ) -> Iterator[tuple[int, str | None, str, list[str]]]:
-    """A Babel extraction method for TOML data files: every ``label`` and ``title`` string,
-    with its line number (``babel.cfg`` maps the package's data files to it)."""
+    """A Babel extraction method for TOML data files: every string under one of
+    :data:`LABEL_KEYS`, with its line number (``babel.cfg`` maps the package's data files to it)."""
     import tomllib
 
     text = fileobj.read().decode("utf-8")

@@ -698,3 +698,34 @@ def test_help_follows_the_environment_and_stays_english_by_default(monkeypatch):
     assert "Afficher" in runner.invoke(app, ["plot", "--help"]).output
     assert not any("Langue" in t or "Lister" in t for t in every_help_text())
     assert rich_utils.DEFAULT_STRING == "[default: {}]"
+
+
+@pytest.mark.parametrize(
+    ("args", "french", "english"),
+    [
+        (["run", "--foo"], "option inconnue : --foo", "No such option: --foo"),
+        (
+            ["run", "--scale", "abc"],
+            "valeur non valide pour '--scale' : doit être un nombre",
+            "Invalid value for '--scale'",
+        ),
+        (["run", "--engine", "bogus"], "'bogus' n'est pas l'une des valeurs", "is not one of"),
+        (["run", "--rhythm"], "l'option '--rhythm' attend une valeur.", "requires an argument"),
+        (["run", "extra"], "argument(s) en trop (extra)", "unexpected extra argument"),
+        (["batch"], "argument 'experiment' manquant.", "Missing argument"),
+        (["nosuch"], "commande 'nosuch' inconnue.", "No such command"),
+    ],
+)
+def test_click_parse_errors_in_french(args, french, english):
+    """Click's own parse errors (an unknown option, a bad value, a missing argument) read in
+    French as the command line's other errors do: usage, hint, one ``erreur :`` line, exit 2;
+    in English they stay Click's and Typer's own."""
+    fr = runner.invoke(app, ["--lang", "fr", *args])
+    assert fr.exit_code == 2
+    lines = [line for line in fr.stderr.splitlines() if line.strip()]
+    assert lines[0].startswith("Utilisation : adoption-abm")
+    assert lines[1].startswith("Essayez « adoption-abm")
+    assert lines[-1].startswith("erreur : ") and french in lines[-1], fr.stderr
+    assert english not in fr.stderr and "Usage:" not in fr.stderr
+    en = runner.invoke(app, ["--lang", "en", *args])
+    assert en.exit_code == 2 and english in en.stderr

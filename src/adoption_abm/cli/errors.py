@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -251,6 +252,86 @@ def translated_help(command: Any, ctx: Any) -> Iterator[None]:
             setattr(rich_utils, name, value)
 
 
+# ---------------------------------------------------------------------------------------------
+# Click's own parse errors, in the language chosen
+# ---------------------------------------------------------------------------------------------
+CLICK_MESSAGES: tuple[tuple[str, str], ...] = (
+    (r"No such option: (?P<name>\S+)", N_("No such option: {name}")),
+    (
+        r"Invalid value for (?P<hint>.+?): (?P<message>.*)",
+        N_("Invalid value for {hint}: {message}"),
+    ),
+    (r"Invalid value: (?P<message>.*)", N_("Invalid value: {message}")),
+    (r"Missing option (?P<hint>.+?)\.", N_("Missing option {hint}.")),
+    (r"Missing argument (?P<hint>.+?)\.", N_("Missing argument {hint}.")),
+    (r"Missing parameter (?P<hint>.+?)\.", N_("Missing parameter {hint}.")),
+    (
+        r"Got unexpected extra argument(?:s|\(s\))? \((?P<args>.*)\)",
+        N_("Got unexpected extra argument(s) ({args})"),
+    ),
+    (r"Option (?P<name>\S+) requires an argument\.", N_("Option {name} requires an argument.")),
+    (r"No such command (?P<name>.+?)\.", N_("No such command {name}.")),
+)
+"""Click's parse-error messages (``typer._click``, English f-strings) as patterns, each with
+its message in the catalogue: the pattern's fields fill the translation."""
+
+CLICK_DETAILS: tuple[tuple[str, str], ...] = (
+    (r" \(Possible options: (?P<options>.*)\)", N_(" (possible options: {options})")),
+    (r" Did you mean (?P<option>\S+)\?", N_(" Did you mean {option}?")),
+    (r" \(Did you mean (?P<options>.*)\?\)", N_(" (did you mean {options}?)")),
+    (r"(?P<value>.+?) is not one of (?P<choices>.+)\.", N_("{value} is not one of {choices}.")),
+)
+"""What follows the main message (the first three), or a value error inside it (Typer's own
+value errors are translated where Typer raises them, see :mod:`adoption_abm.i18n`)."""
+
+
+def click_message(message: str) -> str:
+    """``message`` (one of Click's parse errors, English) in the current language; a message
+    no pattern knows stays as it is."""
+    for pattern, template in CLICK_MESSAGES:
+        head = re.match(pattern, message)
+        if head is None:
+            continue
+        fields = {k: _click_detail(v) for k, v in head.groupdict().items()}
+        rest = message[head.end() :]
+        for detail, text in CLICK_DETAILS[:3]:
+            more = re.fullmatch(detail, rest)
+            if more is not None:
+                rest = _(text).format(**more.groupdict())
+                break
+        return _(template).format(**fields) + rest
+    return message
+
+
+def _click_detail(text: str) -> str:
+    """A value error inside Click's message: Pydantic's and the scenario's messages are in the
+    catalogue already (:mod:`adoption_abm.scenario.errors`), Typer's choices are a pattern."""
+    text = text.removeprefix("Value error, ")
+    known = _(text)
+    if known != text:
+        return known
+    for pattern, template in CLICK_DETAILS[3:]:
+        got = re.fullmatch(pattern, text)
+        if got is not None:
+            return _(template).format(**got.groupdict())
+    return text
+
+
+def click_error_lines(exc: Any, ctx: Any) -> list[str]:
+    """Click's parse error ``exc`` as the command line's other errors read: the usage, the
+    help hint and one ``error:`` line, in the current language."""
+    usage = ctx.get_usage().replace("Usage:", _("Usage:"), 1) if ctx is not None else None
+    lines = [usage] if usage else []
+    if ctx is not None:
+        lines.append(
+            _("Try '{command} {option}' for help.").format(
+                command=ctx.command_path, option=ctx.help_option_names[0]
+            )
+        )
+    lines.append(_("error: {message}").format(message=click_message(exc.format_message())))
+    return lines
+
+
 class HelpMixin:
     """Commands and groups whose help shows flags without placeholders (:func:`literal_help`),
     that take ``--lang`` (:func:`lang_param`) and whose help is printed in the language chosen
@@ -270,7 +351,11 @@ class HelpMixin:
         lang = language_in_args(args)
         if lang is not None:
             set_language(lang)
-        return super().parse_args(ctx, args)  # type: ignore[misc]
+        try:
+            return super().parse_args(ctx, args)  # type: ignore[misc]
+        except click_errors().UsageError as exc:
+            translated_parse_error(exc, ctx)
+            raise
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         with translated_help(self, ctx):
@@ -279,6 +364,38 @@ class HelpMixin:
 
 class ReportingGroup(HelpMixin, TyperGroup):
     """The root group: the same help layout as its commands."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except click_errors().UsageError as exc:  # "No such command"
+            translated_parse_error(exc, ctx)
+            raise
+
+
+def click_errors() -> Any:
+    """The ``exceptions`` module of the Click that Typer uses (its own copy, or Click)."""
+    import typer.core
+
+    vendored = getattr(typer.core, "_click", None)
+    if vendored is not None:
+        return vendored.exceptions
+    import click
+
+    return click.exceptions
+
+
+def translated_parse_error(exc: Any, ctx: Any) -> None:
+    """In French, Click's parse error ``exc`` printed as the command line's own errors are
+    (usage, help hint, one ``erreur :`` line, :func:`click_error_lines`) and the exit with
+    status 2; in English, nothing: Click and Typer print it as they do."""
+    from ..i18n import current_language
+
+    if current_language() == "en":
+        return
+    for line in click_error_lines(exc, getattr(exc, "ctx", None) or ctx):
+        typer.echo(line, err=True)
+    raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 class ReportingCommand(HelpMixin, TyperCommand):

@@ -254,6 +254,18 @@ def render(session: Session, speed: int = 30, band_runs: int = 2, lang: str = "e
     )
 
 
+def settled(rc, deadline: float = 120.0) -> None:
+    """Wait (polled, not timed) until the page's background band is ready: its thread
+    re-renders the page when it reports, which a click's re-render must not race."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        status = html(rc, "abm-band-status")
+        if status and status[0].attributes.get("data-ready") == "true":
+            return
+        time.sleep(0.05)
+    raise AssertionError("the band never became ready")
+
+
 def texts(rc, class_: str) -> list[str]:
     """Texts of the solara.Text elements with CSS classes ``class_`` (exactly)."""
     return [w.children[0] for w in rc.find(ipyvue.Html, class_=class_).widgets]
@@ -276,6 +288,7 @@ def charts(rc) -> dict[str, LiveChart]:
 def test_page_steps_resets_and_updates_every_view():
     session = Session(SMALL)
     _box, rc = render(session)
+    settled(rc)
     assert texts(rc, "abm-step-counter text-h6") == ["Month 0 / 228"]
     step = rc.find(v.Btn, children=["Step"]).widget
     for _ in range(2):
@@ -516,6 +529,7 @@ def test_the_page_in_french():
     session = Session(SMALL)
     _box, rc = render(session, lang="fr")
     try:
+        settled(rc)
         assert texts(rc, "abm-step-counter text-h6") == ["Mois 0 / 228"]
         rc.find(v.Btn, children=["Pas"]).widget.click()
         assert texts(rc, "abm-step-counter text-h6") == ["Mois 1 / 228"]

@@ -62,10 +62,11 @@ def run_chunk(task: ChunkTask) -> dict[str, Any]:
         runs.append((run_id, params, seed))
     starts = shared_starts(runs)
     for i, (run_id, params, seed) in enumerate(runs):
-        prefix, shared = starts.get(i, (None, 0.0))
+        prefix, interventions, shared = starts.get(i, (None, [], 0.0))
         t0 = time.perf_counter() - shared  # each run counts its share of the prefix
         try:
-            model = start_model(params, seed, prefix)
+            # a copy of the prefix continued under the run's policy, or built from scratch
+            model = build_model(params, seed) if prefix is None else prefix.fork(interventions)
             model.run()
             out = flat_outputs(model)
             if task.moments is not None:
@@ -104,12 +105,15 @@ def run_chunk(task: ChunkTask) -> dict[str, Any]:
     return {"name": task.name, "rows": rows, "errors": errors, "monthly": frame}
 
 
-def shared_starts(runs: list[tuple[int, dict[str, Any], int]]) -> dict[int, tuple[Any, float]]:
+def shared_starts(
+    runs: list[tuple[int, dict[str, Any], int]],
+) -> dict[int, tuple[Any, list[Any], float]]:
     """For the runs of a chunk that differ only by their ``policy`` (same seed and other
     parameters: common random numbers), the model of the months before their first policy,
-    simulated once (:mod:`adoption_abm.model.prefix`): ``{index in runs: (model, seconds)}``,
-    ``seconds`` each run's share of the time it took. Runs whose parameters cannot be resolved
-    are left out (they fail on their own, naming the error)."""
+    simulated once (:mod:`adoption_abm.model.prefix`): ``{index in runs: (model, the run's
+    interventions, seconds)}``, ``seconds`` each run's share of the time it took (each run's
+    parameters are resolved here once). Runs whose parameters cannot be resolved are left out
+    (they fail on their own, naming the error)."""
     from ..model.prefix import PREFIXES, shared_months
 
     groups: dict[tuple, list[int]] = {}
@@ -121,14 +125,15 @@ def shared_starts(runs: list[tuple[int, dict[str, Any], int]]) -> dict[int, tupl
         )
         key = (seed, tuple(rest))
         groups.setdefault(key, []).append(i)
-    starts: dict[int, tuple[Any, float]] = {}
+    starts: dict[int, tuple[Any, list[Any], float]] = {}
     for members in groups.values():
         if len(members) < 2:
             continue
         t0 = time.perf_counter()
         try:
-            sc, settings = resolve(runs[members[0]][1])
-            sets = [interventions_for(resolve(runs[i][1])[1]["policy"], sc) for i in members]
+            resolved = [resolve(runs[i][1]) for i in members]
+            sc, settings = resolved[0]
+            sets = [interventions_for(s["policy"], sc) for _, s in resolved]
             months = shared_months(sc, sets)
             if months == 0:
                 continue
@@ -143,17 +148,8 @@ def shared_starts(runs: list[tuple[int, dict[str, Any], int]]) -> dict[int, tupl
         except Exception:  # each run will report its own error
             continue
         share = (time.perf_counter() - t0) / len(members)
-        starts.update(dict.fromkeys(members, (prefix, share)))
+        starts.update({i: (prefix, ivs, share) for i, ivs in zip(members, sets, strict=True)})
     return starts
-
-
-def start_model(params: dict[str, Any], seed: int, prefix: Any = None) -> Any:
-    """The model of one run: a copy of ``prefix`` continued under the run's policy (see
-    :func:`shared_starts`), or built from scratch."""
-    if prefix is None:
-        return build_model(params, seed)
-    sc, settings = resolve(params)
-    return prefix.fork(interventions_for(settings["policy"], sc))
 
 
 def scenario_digest(exp: Experiment) -> str:

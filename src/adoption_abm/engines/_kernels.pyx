@@ -53,9 +53,10 @@ import numpy as np
 cimport cython
 from cython.parallel cimport prange, threadid
 from libc.math cimport floor, frexp, ldexp
+from libc.stdlib cimport free, malloc, qsort
 from libc.stdint cimport INT64_MAX, int32_t, int64_t, uint8_t, uint64_t
 
-ABI = 5
+ABI = 6
 """Bumped whenever ``professionals_step``'s interface changes; ``engines.registry`` checks it,
 so a stale compiled file is reported as such instead of failing with an obscure TypeError."""
 
@@ -974,6 +975,389 @@ def training_demand(
                     free += <int64_t>(<double>train_free[i] * scale)
                     break
     return want, free
+
+
+# ---------------------------------------------------------------------------------------------
+# The month's other per-row work: twins of rules.demography, rules.deployment and
+# outputs.deployment (engines.months calls them; the NumPy functions stay the specification)
+# ---------------------------------------------------------------------------------------------
+def retirees(const float[::1] birth, const float[::1] retire_age, double t):
+    """The rows whose age at ``t``, ``t - birth`` in double, has reached their retirement age
+    (``rules.demography.replace_retirees``' test), int64, in row order."""
+    cdef Py_ssize_t n = birth.shape[0]
+    cdef Py_ssize_t i, k = 0
+    check_length("retire_age", retire_age.shape[0], n)
+    out = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] rows = out
+    with nogil:
+        for i in range(n):
+            if t - <double>birth[i] >= <double>retire_age[i]:
+                rows[k] = i
+                k += 1
+    return out[:k]
+
+
+cdef inline double clip01(double x) noexcept nogil:
+    """``np.clip(x, 0.0, 1.0)`` (NaN stays NaN, as NumPy's)."""
+    if x < 0.0:
+        return 0.0
+    if x > 1.0:
+        return 1.0
+    return x
+
+
+def admit_entrants(
+    const int64_t[::1] rows,
+    const double[::1] entry_draw,
+    const double[::1] attitude_draw,
+    const double[::1] skill_draw,
+    const double[::1] retire,
+    const double[:, ::1] exposure_draw,
+    const double[::1] exposure_share,
+    const int64_t[::1] exposure_family,
+    const double[::1] resist_draw,
+    const double[::1] entry_age,
+    const double[::1] entry_shift,
+    const double[::1] skill_lever,
+    const double[::1] attitude_lever,
+    const double[::1] exposure_lever,
+    const double[::1] resist_share,
+    double t,
+    double skill_age_slope,
+    double entrant_skill_shift,
+    double attitude_age_slope,
+    double resist_age_slope,
+    const uint8_t[::1] profession,
+    const int32_t[::1] establishment,
+    const uint8_t[:, ::1] deployed,
+    float[::1] birth,
+    float[::1] retire_age,
+    float[::1] attitude,
+    float[::1] skill,
+    float[::1] skill0,
+    uint8_t[:, ::1] state,
+    uint8_t[:, ::1] trained,
+    uint8_t[:, ::1] support,
+    uint8_t[::1] resist,
+):
+    """``rules.demography.replace_retirees`` after its draws: the entrants in ``rows`` take
+    their posts, with the same floating-point operations in the same order.
+
+    The draws (IN, one per entrant, drawn by the caller in the reference's order): ``entry_draw``
+    (uniform on [-1, 1)), ``attitude_draw`` and ``skill_draw`` (betas), ``retire`` (the
+    retirement ages), ``exposure_draw`` (G, k) (``rules.cohorts.initial_training``, one row per
+    family with an exposure table: family ``exposure_family[g]`` at share ``exposure_share[g]``;
+    G = 0 with cohorts off) and ``resist_draw`` (``draw_resisters``; empty with resistance off).
+    Per profession (IN): ``entry_age``, ``resist_share``, and the levers ``entry_shift``,
+    ``skill_lever``, ``attitude_lever``, ``exposure_lever`` (empty when the lever is None).
+    ``attitude_age_slope``: 0.0 unless cohorts are on (``rules.cohorts.attitude_by_age``).
+    The population columns are INOUT (only the entrants' rows are written)."""
+    cdef Py_ssize_t k = rows.shape[0]
+    cdef Py_ssize_t nf = state.shape[1]
+    cdef Py_ssize_t n_exposed = exposure_share.shape[0]
+    cdef Py_ssize_t j, g, f
+    cdef int64_t i
+    cdef int p
+    cdef double e, a, s, share, extra
+    cdef bint has_shift = entry_shift.shape[0] > 0
+    cdef bint has_skill = skill_lever.shape[0] > 0
+    cdef bint has_attitude = attitude_lever.shape[0] > 0
+    cdef bint has_exposure = exposure_lever.shape[0] > 0
+    cdef bint resisters = resist_draw.shape[0] > 0
+    for name, got in (("entry_draw", entry_draw.shape[0]), ("attitude_draw", attitude_draw.shape[0]),
+                      ("skill_draw", skill_draw.shape[0]), ("retire", retire.shape[0])):
+        check_length(name, got, k)
+    if resisters:
+        check_length("resist_draw", resist_draw.shape[0], k)
+    if exposure_draw.shape[0] != n_exposed or (n_exposed and exposure_draw.shape[1] != k):
+        raise ValueError(f"exposure_draw must have shape ({n_exposed}, {k})")
+    check_length("exposure_family", exposure_family.shape[0], n_exposed)
+    with nogil:
+        for j in range(k):
+            i = rows[j]
+            p = profession[i]
+            e = entry_age[p]
+            if has_shift:
+                e = e + entry_shift[p]
+            e = e + entry_draw[j]
+            a = attitude_draw[j]
+            s = skill_draw[j] + skill_age_slope * (e - 45.0) + entrant_skill_shift
+            if has_skill:
+                s = s + skill_lever[p]
+            if has_attitude:
+                a = a + attitude_lever[p]
+            birth[i] = <float>(t - e)
+            retire_age[i] = <float>retire[j]
+            a = clip01(a)
+            if attitude_age_slope != 0.0:
+                a = clip01(a + attitude_age_slope * (e - 45.0))
+            attitude[i] = <float>clip01(a)
+            skill[i] = <float>clip01(s)
+            skill0[i] = skill[i]
+            for f in range(nf):
+                state[i, f] = 0
+                trained[i, f] = 0
+                support[i, f] = 0
+            resist[i] = 0
+            extra = exposure_lever[p] if has_exposure else 0.0
+            for g in range(n_exposed):
+                share = exposure_share[g]
+                if has_exposure:
+                    share = share + extra
+                if exposure_draw[g, j] < clip01(share):
+                    f = exposure_family[g]
+                    trained[i, f] = 1
+                    if deployed[establishment[i], f] == 1:
+                        state[i, f] = 1
+            if resisters:
+                share = resist_share[p] * (1.0 + resist_age_slope * (e - 45.0) / 10.0)
+                resist[i] = resist_draw[j] < clip01(share)
+
+
+def deployed_counts(const uint8_t[:, ::1] deployed, const uint8_t[::1] type, int64_t[:, ::1] out):
+    """OUT ``out`` (T, F): the establishments of each type that have deployed each family
+    (``rules.deployment.deployed_by_type``); ``out`` is zeroed first."""
+    cdef Py_ssize_t n = deployed.shape[0]
+    cdef Py_ssize_t nf = deployed.shape[1]
+    cdef Py_ssize_t e, f
+    check_length("type", type.shape[0], n)
+    if out.shape[1] != nf:
+        raise ValueError(f"out has {out.shape[1]} families, deployed {nf}")
+    with nogil:
+        out[:, :] = 0
+    for e in range(n):
+        if type[e] >= out.shape[0]:
+            raise ValueError(f"establishment {e} has type {type[e]}, past {out.shape[0]} types")
+    with nogil:
+        for e in range(n):
+            for f in range(nf):
+                if deployed[e, f] != 0:
+                    out[type[e], f] += 1
+
+
+def deploy(
+    uint8_t[:, ::1] deployed, const uint8_t[::1] type, const double[:, ::1] draw,
+    const double[:, ::1] prob,
+):
+    """``rules.deployment.deployment_step`` after its draws, without bought projects: an
+    establishment that lacks family ``f`` deploys it if ``draw[e, f] < prob[type[e], f]``
+    (INOUT ``deployed``). Returns how many deployed."""
+    cdef Py_ssize_t n = deployed.shape[0]
+    cdef Py_ssize_t nf = deployed.shape[1]
+    cdef Py_ssize_t e, f
+    cdef int64_t count = 0
+    check_length("type", type.shape[0], n)
+    if (draw.shape[0], draw.shape[1]) != (n, nf) or prob.shape[1] != nf:
+        raise ValueError("draw must have deployed's shape, prob its families")
+    for e in range(n):
+        if type[e] >= prob.shape[0]:
+            raise ValueError(f"establishment {e} has type {type[e]}, past {prob.shape[0]} types")
+    with nogil:
+        for e in range(n):
+            for f in range(nf):
+                if deployed[e, f] == 0 and draw[e, f] < prob[type[e], f]:
+                    deployed[e, f] = 1
+                    count += 1
+    return count
+
+
+def deployment_record(
+    const uint8_t[:, ::1] deployed,
+    const uint8_t[::1] type,
+    const int32_t[::1] start,
+    const uint8_t[:, ::1] state,
+    int32_t[:, ::1] deployed_month,
+    int32_t[:, ::1] half_month,
+    int64_t[:, ::1] counts,
+    int month,
+):
+    """``outputs.deployment.DeploymentLog.record``: INOUT ``deployed_month`` and ``half_month``
+    (set to ``month`` where first reached), OUT ``counts`` (T, F), the month's deployed
+    establishments by type (zeroed first). An establishment's users are counted only when one
+    of its deployed families has not reached half use yet."""
+    cdef Py_ssize_t n = deployed.shape[0]
+    cdef Py_ssize_t nf = deployed.shape[1]
+    cdef Py_ssize_t e, f, i, size
+    cdef bint pending
+    cdef int64_t users[MAX_FAMILIES]
+    check_families(nf)
+    check_length("type", type.shape[0], n)
+    check_length("start", start.shape[0], n + 1)
+    for name, view_rows, view_cols in (("deployed_month", deployed_month.shape[0], deployed_month.shape[1]),
+                                       ("half_month", half_month.shape[0], half_month.shape[1])):
+        if (view_rows, view_cols) != (n, nf):
+            raise ValueError(f"{name} must have deployed's shape {(n, nf)}")
+    if counts.shape[1] != nf or state.shape[1] != nf:
+        raise ValueError("counts and state must have deployed's families")
+    if n and start[n] > state.shape[0]:
+        raise ValueError(f"start ends at {start[n]}, past {state.shape[0]} professionals")
+    for e in range(n):
+        if type[e] >= counts.shape[0]:
+            raise ValueError(f"establishment {e} has type {type[e]}, past {counts.shape[0]} types")
+    with nogil:
+        counts[:, :] = 0
+        for e in range(n):
+            pending = False
+            for f in range(nf):
+                if deployed[e, f] != 0:
+                    counts[type[e], f] += 1
+                    if deployed_month[e, f] < 0:
+                        deployed_month[e, f] = month
+                    if half_month[e, f] < 0:
+                        pending = True
+            size = start[e + 1] - start[e]
+            if not pending or size <= 0:
+                continue
+            for f in range(nf):
+                users[f] = 0
+            for i in range(start[e], start[e + 1]):
+                for f in range(nf):
+                    users[f] += state[i, f] >= 1
+            for f in range(nf):
+                if deployed[e, f] != 0 and half_month[e, f] < 0 and 2 * users[f] >= size:
+                    half_month[e, f] = month
+
+
+def mentoring_load(
+    const uint8_t[:, ::1] state, const uint8_t[::1] profession, const int64_t[::1] mentee,
+    const int64_t[::1] mentor, const int64_t[::1] family, int64_t[::1] out,
+):
+    """``rules.mentoring.mentoring_load``: OUT ``out`` (P,), the pairings whose mentee has not
+    mastered the pair's family yet, counted once for the mentee's profession and once for the
+    mentor's (zeroed first)."""
+    cdef Py_ssize_t k = mentee.shape[0]
+    cdef Py_ssize_t n = state.shape[0]
+    cdef Py_ssize_t j
+    cdef int64_t i, o, f
+    check_length("mentor", mentor.shape[0], k)
+    check_length("family", family.shape[0], k)
+    check_length("profession", profession.shape[0], n)
+    for j in range(k):
+        i, o, f = mentee[j], mentor[j], family[j]
+        if not (0 <= i < n and 0 <= o < n and 0 <= f < state.shape[1]):
+            raise IndexError(f"pairing {j} ({i}, {o}, family {f}) is out of range")
+        if profession[i] >= out.shape[0] or profession[o] >= out.shape[0]:
+            raise ValueError(f"pairing {j} has a profession past {out.shape[0]}")
+    with nogil:
+        out[:] = 0
+        for j in range(k):
+            if state[mentee[j], family[j]] < 2:
+                out[profession[mentee[j]]] += 1
+                out[profession[mentor[j]]] += 1
+
+
+cdef enum:
+    MENTORED_BIT = 1  # rules.states.MENTORED
+
+
+cdef struct Keyed:
+    double key
+    int64_t row
+
+
+cdef int by_key_then_row(const void* a, const void* b) noexcept nogil:
+    """Order of ``np.lexsort``'s stable sort by key within an establishment: key, then row."""
+    cdef const Keyed* x = <const Keyed*>a
+    cdef const Keyed* y = <const Keyed*>b
+    if x.key < y.key:
+        return -1
+    if x.key > y.key:
+        return 1
+    return (x.row > y.row) - (x.row < y.row)
+
+
+def pair_mentors(
+    const int32_t[::1] start,
+    const uint8_t[:, ::1] deployed,
+    const uint8_t[:, ::1] state,
+    const float[::1] birth,
+    const double[:, :, ::1] draws,
+    double t,
+    double mentor_max_age,
+    double mentee_min_age,
+    double take,
+    double cap,
+    uint8_t[:, ::1] support,
+    int64_t[::1] mentee,
+    int64_t[::1] mentor,
+    int64_t[::1] family,
+):
+    """``rules.mentoring.pair_mentors`` after its draws (``draws[f, 0]``: the volunteers'
+    uniforms of family ``f``, ``draws[f, 1]``: the mentees' order keys), with ``take`` and
+    ``cap`` positive: clears every MENTORED bit, then pairs, family by family and establishment
+    by establishment (rows are in establishment order), the first ``floor(volunteers × cap)``
+    mentees by key with volunteer ``floor(rank / cap)``. OUT ``mentee``, ``mentor``, ``family``
+    (room for F × n pairs); returns the number of pairs."""
+    cdef Py_ssize_t n = state.shape[0]
+    cdef Py_ssize_t nf = state.shape[1]
+    cdef Py_ssize_t n_est = deployed.shape[0]
+    cdef Py_ssize_t e, i, f, r, k = 0, first, n_mentors, n_mentees, slots, pick
+    cdef double age
+    cdef Keyed* keyed
+    cdef int64_t* mentors
+    check_length("birth", birth.shape[0], n)
+    check_length("start", start.shape[0], n_est + 1)
+    if (draws.shape[0], draws.shape[1], draws.shape[2]) != (nf, 2, n):
+        raise ValueError(f"draws must have shape ({nf}, 2, {n})")
+    if (support.shape[0], support.shape[1]) != (n, nf) or deployed.shape[1] != nf:
+        raise ValueError("support and deployed must have the states' families")
+    if mentee.shape[0] < nf * n or mentor.shape[0] < nf * n or family.shape[0] < nf * n:
+        raise ValueError(f"the outputs need room for {nf * n} pairs")
+    if n_est and (start[0] != 0 or start[n_est] != n):
+        raise ValueError(f"start must run from 0 to {n}")
+    if not (take > 0.0 and cap > 0.0):
+        raise ValueError("take and cap must be positive (the rule pairs no one otherwise)")
+    keyed = <Keyed*>malloc(max(n, 1) * sizeof(Keyed))
+    mentors = <int64_t*>malloc(max(n, 1) * sizeof(int64_t))
+    if keyed == NULL or mentors == NULL:
+        free(keyed)
+        free(mentors)
+        raise MemoryError()
+    try:
+        with nogil:
+            for i in range(n):
+                for f in range(nf):
+                    support[i, f] = support[i, f] & (0xFF ^ MENTORED_BIT)
+            for f in range(nf):
+                # the volunteers of every establishment, in row order
+                n_mentors = 0
+                for i in range(n):
+                    age = t - <double>birth[i]
+                    if age < mentor_max_age and state[i, f] == 2 and draws[f, 0, i] < take:
+                        mentors[n_mentors] = i
+                        n_mentors += 1
+                first = 0
+                for e in range(n_est):
+                    slots = 0
+                    pick = first
+                    while pick < n_mentors and mentors[pick] < start[e + 1]:
+                        pick += 1
+                    slots = <Py_ssize_t>floor(<double>(pick - first) * cap)
+                    if slots > 0 and deployed[e, f] == 1:
+                        n_mentees = 0
+                        for i in range(start[e], start[e + 1]):
+                            age = t - <double>birth[i]
+                            if age >= mentee_min_age and state[i, f] < 2:
+                                keyed[n_mentees].key = draws[f, 1, i]
+                                keyed[n_mentees].row = i
+                                n_mentees += 1
+                        if n_mentees > 1:
+                            qsort(keyed, n_mentees, sizeof(Keyed), by_key_then_row)
+                        for r in range(min(slots, n_mentees)):
+                            i = <Py_ssize_t>floor(<double>r / cap)
+                            if first + i >= n_mentors:
+                                with gil:
+                                    raise IndexError("a mentee's volunteer is past the last one")
+                            support[keyed[r].row, f] = support[keyed[r].row, f] | MENTORED_BIT
+                            mentee[k] = keyed[r].row
+                            mentor[k] = mentors[first + i]
+                            family[k] = f
+                            k += 1
+                    first = pick
+    finally:
+        free(keyed)
+        free(mentors)
+    return k
 
 
 # ---------------------------------------------------------------------------------------------

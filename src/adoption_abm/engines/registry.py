@@ -22,14 +22,15 @@ import numpy as np
 
 from .. import rules
 from ..rules.states import N_STATES
-from ..rules.supply import training_demand
+from . import months
+from .months import MonthWork
 
 if TYPE_CHECKING:
     from ..model.network import Network
     from ..model.state import Establishments, Population
 
 ENGINES = ("cython", "reference")
-KERNEL_ABI = 5
+KERNEL_ABI = 6
 """The ``_kernels.ABI`` this module calls; a compiled file with another one is stale."""
 BUILD_HINT = (
     "install the package with `pip install .` (it needs a C compiler and builds the Cython "
@@ -62,16 +63,13 @@ def kernel_status() -> str | None:
     return None
 
 
-def demand_function(engine: str):
-    """The month's training-demand sums for ``engine``: the compiled twin of
-    :func:`adoption_abm.rules.supply.training_demand` with the cython engine (bit-identical:
-    integer sums), the NumPy one otherwise."""
+def month_work(engine: str) -> MonthWork:
+    """The month's work outside the professionals' step for ``engine`` (see
+    :mod:`adoption_abm.engines.months`): the compiled twins with the cython engine, the NumPy
+    rules otherwise (the reference, or a custom step function). Bit-identical either way."""
     if engine == "cython" and kernel_available():
-        from . import _kernels
-
-        if hasattr(_kernels, "training_demand"):
-            return _kernels.training_demand
-    return training_demand
+        return months.compiled()
+    return months.REFERENCE
 
 
 def kernel_available() -> bool:

@@ -18,17 +18,17 @@ import numpy as np
 import polars as pl
 
 from .. import rules
-from ..engines.registry import ENGINES, StepFunction, check_threads, demand_function, get_engine
+from ..engines.registry import ENGINES, StepFunction, check_threads, get_engine, month_work
 from ..outputs.activity import ActivityLog
 from ..outputs.deployment import DeploymentLog
 from ..outputs.indicators import Outputs, month_label, potential_table
 from ..rules.downgrading import attitude_feedback
 from ..rules.generations import release, releases_in
-from ..rules.mentoring import Pairs, mentoring_load, pair_mentors
+from ..rules.mentoring import Pairs
 from ..rules.stream import month_key
 from ..rules.supply import supplied_probability, training_supply
 from ..rules.tallies import MonthTally
-from ..scenario.calendar import MONTHS
+from ..scenario.calendar import MONTHS, month_time
 from ..scenario.errors import ScenarioError
 from ..scenario.interventions import validate_interventions
 from ..scenario.load import load_scenario, with_overrides
@@ -118,9 +118,13 @@ class AdoptionModel(mesa.Model):
         self._step_professionals = (
             get_engine(engine, threads=self.threads) if isinstance(engine, str) else engine
         )
-        self._demand_function = demand_function(self.engine)  # rules.supply, same sums
+        # demography, deployment, deployment log, training demand: compiled with the cython
+        # engine, the NumPy rules otherwise (engines.months), the same numbers
+        self._work = month_work(self.engine)
         self.n_months = sc.n_months
         self.month = 0
+        # month_params of the levers in force: only ``t_end`` changes from month to month
+        self._params: tuple[Any, rules.MonthParams] | None = None
 
         # build: population, establishments, network (all from self.rng, in this order)
         self.pop, self.est = build(sc, self.scale, self.rng)
@@ -148,7 +152,9 @@ class AdoptionModel(mesa.Model):
         )
         self.levers = self.policy.levers_at(0)
         rules.refresh(self.pop, self.est, sc, self.year, self.levers)
-        self.pairs: Pairs = pair_mentors(self.pop, self.est, sc, self.year, self.levers, self.rng)
+        self.pairs: Pairs = self._work.pair_mentors(
+            self.pop, self.est, sc, self.year, self.levers, self.rng
+        )
 
         # data: tallies of month 0, then one per step
         self._potential = potential_table(sc, self.n_months)
@@ -179,7 +185,15 @@ class AdoptionModel(mesa.Model):
     def month_params(self, month: int) -> rules.MonthParams:
         """The professionals' step parameters of ``month`` (1-based; 0 reads as 1) under the
         levers now in force."""
-        return rules.month_params(self.inputs, self.rhythm, max(month, 1), self.levers)
+        month = max(month, 1)
+        cached = self._params
+        if cached is not None and cached[0] is self.levers:
+            params = copy.copy(cached[1])  # the levers' parameters, at this month's end
+            params.t_end = month_time(self.inputs, month)
+            return params
+        params = rules.month_params(self.inputs, self.rhythm, month, self.levers)
+        self._params = (self.levers, params)
+        return params
 
     @property
     def tallies(self) -> Tallies:
@@ -196,7 +210,8 @@ class AdoptionModel(mesa.Model):
         levers_changed = new_levers is not self.levers
         self.levers = new_levers
         sc = self.inputs
-        entrants = rules.replace_retirees(self.pop, self.est, sc, self.year, self.levers, self.rng)
+        work = self._work
+        entrants = work.replace_retirees(self.pop, self.est, sc, self.year, self.levers, self.rng)
         self.pairs = self.pairs.without(entrants)
         january = self.month > 0 and self.month % MONTHS == 0
         par = self.month_params(m)
@@ -207,12 +222,12 @@ class AdoptionModel(mesa.Model):
         elif len(entrants):
             rules.refresh(self.pop, self.est, sc, self.year, self.levers, rows=entrants)
         if january:
-            self.pairs = pair_mentors(self.pop, self.est, sc, self.year, self.levers, self.rng)
+            self.pairs = work.pair_mentors(self.pop, self.est, sc, self.year, self.levers, self.rng)
         for family in releases_in(sc, m):
             release(self.pop, family)
         key = month_key(self.rng)
         supply = training_supply(
-            self.pop, self.est, sc, self.levers, self.scale, self._demand_function
+            self.pop, self.est, sc, self.levers, self.scale, work.training_demand
         )
         wanted = self.pop.train_prob
         if supply is not None and supply.binds:  # budgets or trainers limit the courses
@@ -230,7 +245,7 @@ class AdoptionModel(mesa.Model):
             self._project_funds = min(self._project_funds + monthly, MONTHS * monthly)
         else:
             self._project_funds = 0.0
-        _, funded = rules.deployment_step(
+        _, funded = work.deployment_step(
             self.est, sc, self.rhythm, m, lv, self.rng, funds=self._project_funds
         )
         self._project_funds -= funded
@@ -297,6 +312,7 @@ class AdoptionModel(mesa.Model):
         }
         twin = copy.deepcopy(self, memo)
         twin._series = None
+        twin._params = None  # the old levers' parameters (the memo maps the levers to the new)
         return twin
 
     # ------------------------------------------------------------------------------------------
@@ -306,8 +322,10 @@ class AdoptionModel(mesa.Model):
         t.risks.append(counts.risk)
         t.legacy.append(counts.legacy)
         t.courses.append(counts.courses)
-        t.mentoring.append(mentoring_load(self.pop, self.pairs, len(self.inputs.professions)))
-        self.deployment_log.record(self.pop, self.est, self.month)
+        t.mentoring.append(
+            self._work.mentoring_load(self.pop, self.pairs, len(self.inputs.professions))
+        )
+        self.deployment_log.record(self.pop, self.est, self.month, self._work.deployment_recorder)
         self._series: tuple[int, dict[str, np.ndarray]] | None = None
 
     def outputs(self) -> Outputs:

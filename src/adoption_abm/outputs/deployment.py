@@ -20,6 +20,7 @@ a family deployed in month ``m`` is first used in month ``m + 1``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -44,8 +45,31 @@ class DeploymentLog:
         self.half_month = np.full(shape, -1, dtype=np.int32)
         self._size = np.diff(est.start).astype(np.int64)
 
-    def record(self, pop: Population, est: Establishments, month: int) -> None:
-        """Add month ``month``'s state (call once per month, months in order)."""
+    def record(
+        self,
+        pop: Population,
+        est: Establishments,
+        month: int,
+        recorder: Callable[..., np.ndarray] | None = None,
+    ) -> None:
+        """Add month ``month``'s state (call once per month, months in order). ``recorder``: a
+        compiled twin of the loop below (``engines.months``), called as ``recorder(deployed,
+        type, start, state, deployed_month, half_month, n_types, month)``; it updates the two
+        month arrays in place and returns the month's counts, bit for bit these."""
+        if recorder is not None:
+            self.counts.append(
+                recorder(
+                    est.deployed,
+                    est.type,
+                    est.start,
+                    pop.state,
+                    self.deployed_month,
+                    self.half_month,
+                    self.n_types,
+                    month,
+                )
+            )
+            return
         deployed = est.deployed.astype(bool)
         self.deployed_month[deployed & (self.deployed_month < 0)] = month
         self.counts.append(deployed_by_type(est, self.n_types))

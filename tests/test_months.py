@@ -23,6 +23,7 @@ from adoption_abm.policies.catalogue import catalogue
 from adoption_abm.rules.demography import replace_retirees
 from adoption_abm.rules.deployment import deployment_step
 from adoption_abm.rules.mentoring import mentoring_load, pair_mentors
+from adoption_abm.rules.supply import training_demand
 from adoption_abm.scenario.load import with_overrides
 from adoption_abm.scenario.mechanisms import CORE_RULES
 
@@ -256,3 +257,19 @@ def test_compiled_month_functions_refuse_arrays_that_disagree(running):
     bad = running.pairs._replace(mentee=running.pairs.mentee + pop.n)
     with pytest.raises(IndexError, match="out of range"):
         months.compiled_mentoring_load(pop, bad, len(running.inputs.professions))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_compiled_training_demand_is_the_rule_on_random_states(running, seed):
+    rng = np.random.default_rng(seed)
+    pop, est = running.pop, running.est
+    deployed = (rng.random(est.deployed.shape) < 0.2 * seed).astype(np.uint8)
+    state = rng.integers(0, 3, pop.state.shape, dtype=np.uint8)
+    trained = (rng.random(pop.trained.shape) < 0.5).astype(np.uint8)
+    prob = rng.random(pop.n).astype(np.float32)
+    free = (prob * rng.random(pop.n)).astype(np.float32)
+    args = (state, trained, deployed, pop.establishment, prob, free)
+    want = training_demand(*args)
+    assert _kernels.training_demand(*args) == want and want[0] > want[1] > 0
+    with pytest.raises(IndexError, match="past"):
+        _kernels.training_demand(state, trained, deployed[:-1], pop.establishment, prob, free)

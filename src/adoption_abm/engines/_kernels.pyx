@@ -966,14 +966,27 @@ def training_demand(
                          ("train_free", train_free.shape[0])):
         if length != n:
             raise ValueError(f"{name} has {length} rows, the population {n}")
+    cdef Py_ssize_t n_est = deployed.shape[0]
+    cdef unsigned int open_bits
+    check_families(nf)
+    for i in range(n):
+        if not 0 <= establishment[i] < n_est:
+            raise IndexError(f"professional {i} is in establishment {establishment[i]}, "
+                             f"past {n_est}")
+    # each establishment's deployed families as bits, so that a row's test is one AND
+    cdef uint8_t[::1] deployed_bits = np.zeros(max(n_est, 1), dtype=np.uint8)
     with nogil:
-        for i in range(n):
-            e = establishment[i]
+        for e in range(n_est):
             for f in range(nf):
-                if deployed[e, f] == 1 and state[i, f] < 2 and trained[i, f] == 0:
-                    want += <int64_t>(<double>train_prob[i] * scale)
-                    free += <int64_t>(<double>train_free[i] * scale)
-                    break
+                if deployed[e, f] == 1:
+                    deployed_bits[e] |= <uint8_t>(1 << f)
+        for i in range(n):
+            open_bits = 0  # families neither mastered nor trained on
+            for f in range(nf):
+                open_bits |= <unsigned int>((state[i, f] < 2) & (trained[i, f] == 0)) << f
+            if open_bits & deployed_bits[establishment[i]]:
+                want += <int64_t>(<double>train_prob[i] * scale)
+                free += <int64_t>(<double>train_free[i] * scale)
     return want, free
 
 
@@ -1011,12 +1024,14 @@ def admit_entrants(
     const double[::1] entry_draw,
     const double[::1] attitude_draw,
     const double[::1] skill_draw,
-    const double[::1] retire,
+    const double[::1] retire_draw,
     const double[:, ::1] exposure_draw,
     const double[::1] exposure_share,
     const int64_t[::1] exposure_family,
     const double[::1] resist_draw,
     const double[::1] entry_age,
+    const double[::1] retire_low,
+    const double[::1] retire_high,
     const double[::1] entry_shift,
     const double[::1] skill_lever,
     const double[::1] attitude_lever,
@@ -1044,11 +1059,12 @@ def admit_entrants(
     their posts, with the same floating-point operations in the same order.
 
     The draws (IN, one per entrant, drawn by the caller in the reference's order): ``entry_draw``
-    (uniform on [-1, 1)), ``attitude_draw`` and ``skill_draw`` (betas), ``retire`` (the
-    retirement ages), ``exposure_draw`` (G, k) (``rules.cohorts.initial_training``, one row per
+    (uniform on [-1, 1)), ``attitude_draw`` and ``skill_draw`` (betas), ``retire_draw``
+    (uniforms on [0, 1): the retirement age is ``low + (high - low) · u``, what NumPy's
+    ``Generator.uniform(low, high)`` computes from the same uniform), ``exposure_draw`` (G, k) (``rules.cohorts.initial_training``, one row per
     family with an exposure table: family ``exposure_family[g]`` at share ``exposure_share[g]``;
     G = 0 with cohorts off) and ``resist_draw`` (``draw_resisters``; empty with resistance off).
-    Per profession (IN): ``entry_age``, ``resist_share``, and the levers ``entry_shift``,
+    Per profession (IN): ``entry_age``, ``retire_low``, ``retire_high``, ``resist_share``, and the levers ``entry_shift``,
     ``skill_lever``, ``attitude_lever``, ``exposure_lever`` (empty when the lever is None).
     ``attitude_age_slope``: 0.0 unless cohorts are on (``rules.cohorts.attitude_by_age``).
     The population columns are INOUT (only the entrants' rows are written)."""
@@ -1065,7 +1081,7 @@ def admit_entrants(
     cdef bint has_exposure = exposure_lever.shape[0] > 0
     cdef bint resisters = resist_draw.shape[0] > 0
     for name, got in (("entry_draw", entry_draw.shape[0]), ("attitude_draw", attitude_draw.shape[0]),
-                      ("skill_draw", skill_draw.shape[0]), ("retire", retire.shape[0])):
+                      ("skill_draw", skill_draw.shape[0]), ("retire_draw", retire_draw.shape[0])):
         check_length(name, got, k)
     if resisters:
         check_length("resist_draw", resist_draw.shape[0], k)
@@ -1087,7 +1103,7 @@ def admit_entrants(
             if has_attitude:
                 a = a + attitude_lever[p]
             birth[i] = <float>(t - e)
-            retire_age[i] = <float>retire[j]
+            retire_age[i] = <float>(retire_low[p] + (retire_high[p] - retire_low[p]) * retire_draw[j])
             a = clip01(a)
             if attitude_age_slope != 0.0:
                 a = clip01(a + attitude_age_slope * (e - 45.0))

@@ -93,7 +93,7 @@ def _entrant_constants(scenario: Scenario) -> dict[str, Any]:
     m = memo(scenario)
     const = m.get("entrants")
     if const is None:
-        entry_age, _, _ = career_ages(scenario)
+        entry_age, lo_age, hi_age = career_ages(scenario)
         co = scenario.mechanisms.cohorts
         res = scenario.mechanisms.resistance
         exposed = [
@@ -103,6 +103,8 @@ def _entrant_constants(scenario: Scenario) -> dict[str, Any]:
         ]
         const = m["entrants"] = {
             "entry_age": np.ascontiguousarray(entry_age, dtype=np.float64),
+            "retire_low": np.ascontiguousarray(lo_age, dtype=np.float64),
+            "retire_high": np.ascontiguousarray(hi_age, dtype=np.float64),
             "years": np.asarray(co.years, dtype=np.float64),
             "exposed": exposed,
             "family": np.array([f for f, _ in exposed], dtype=np.int64),
@@ -138,13 +140,11 @@ def compiled_replace_retirees(
         return out
     beh = scenario.behaviour
     const = _entrant_constants(scenario)
-    _, lo_age, hi_age = career_ages(scenario)
-    prof = pop.profession[out]
     # the draws, in replace_retirees' order (then initial_training's, then draw_resisters')
     entry_draw = rng.uniform(-1.0, 1.0, k)
     attitude = rng.beta(beh.attitude.alpha, beh.attitude.beta, k)
     skill = rng.beta(beh.skill.alpha, beh.skill.beta, k)
-    retire = rng.uniform(lo_age[prof], hi_age[prof])
+    retire_draw = rng.random(k)  # rng.uniform(lo, hi)'s uniforms; admit_entrants scales them
     exposed = const["exposed"]
     shares = np.array([np.interp(t, const["years"], values) for _, values in exposed])
     exposure_draw = np.empty((len(exposed), k))
@@ -156,12 +156,14 @@ def compiled_replace_retirees(
         entry_draw,
         attitude,
         skill,
-        np.ascontiguousarray(retire, dtype=np.float64),
+        retire_draw,
         exposure_draw,
         np.ascontiguousarray(shares, dtype=np.float64).reshape(len(exposed)),
         const["family"],
         resist_draw,
         const["entry_age"],
+        const["retire_low"],
+        const["retire_high"],
         _lever(levers.entry_age_shift),
         _lever(levers.entrant_skill_shift),
         _lever(levers.entrant_attitude_shift),

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..scenario.calendar import month_index
+from .memo import memo
 from .states import LEGACY, MASTERED, USING
 
 if TYPE_CHECKING:
@@ -21,12 +22,14 @@ def releases_in(scenario: Scenario, month: int) -> list[int]:
     gen = scenario.mechanisms.generations
     if not gen.enabled:
         return []
-    fams = scenario.families
-    return [
-        fams.index(r.family)
-        for r in gen.releases
-        if month_index(scenario.start_year, r.release) == month
-    ]
+    values = memo(scenario)
+    by_month = values.get("releases")
+    if by_month is None:  # once per scenario: release month -> families, in release order
+        by_month = values["releases"] = {}
+        for r in gen.releases:
+            at = month_index(scenario.start_year, r.release)
+            by_month.setdefault(at, []).append(scenario.families.index(r.family))
+    return list(by_month.get(month, ()))
 
 
 def release(pop: Population, family: int) -> int:

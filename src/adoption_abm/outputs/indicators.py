@@ -72,6 +72,9 @@ def _frozen(value: Any) -> Any:
     elif isinstance(value, dict):
         for v in value.values():
             _frozen(v)
+    elif isinstance(value, tuple):
+        for v in value:
+            _frozen(v)
     return value
 
 
@@ -242,17 +245,30 @@ class Outputs:
 
     # gaps ------------------------------------------------------------------------------------
     @memoised
-    def effectiveness(self, axis: str) -> np.ndarray:
-        """(M, G) realised / potential per group of ``axis`` (profession, age, establishment)."""
+    def weighted_cells(self) -> tuple[np.ndarray, np.ndarray]:
+        """(M, P, B, T) realised and potential time freed of each cell of the tallies (profession,
+        age band, establishment type), weighted by the professions' weights: what every
+        effectiveness and gap sums over (computed once)."""
         w = self.weight[None, :, None, None]
         pot_sum = self.pot.sum(axis=2)  # (M, P)
         heads = self.cube.sum(axis=(4, 5)) / len(self.families)  # (M, P, B, T)
         mastered = self.cube[..., MASTERED]  # (M, P, B, T, F)
         realised = (mastered * self.pot[:, :, None, None, :]).sum(axis=4)  # (M, P, B, T)
         potential = heads * pot_sum[:, :, None, None]
+        return realised * w, potential * w
+
+    @memoised
+    def by_type(self) -> np.ndarray:
+        """(M, P, T, F, S) professionals counted over the age bands (exact integers)."""
+        return self.cube.sum(axis=2)
+
+    @memoised
+    def effectiveness(self, axis: str) -> np.ndarray:
+        """(M, G) realised / potential per group of ``axis`` (profession, age, establishment)."""
+        realised, potential = self.weighted_cells()
         dims = {"profession": (2, 3), "age": (1, 3), "establishment": (1, 2)}[axis]
-        r = (realised * w).sum(axis=dims)
-        p = (potential * w).sum(axis=dims)
+        r = realised.sum(axis=dims)
+        p = potential.sum(axis=dims)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(p > 0, r / np.where(p > 0, p, 1), np.nan)
 
@@ -506,14 +522,10 @@ def fte_reinvested(out: Outputs, share: np.ndarray) -> dict[str, np.ndarray]:
 def pooled_effectiveness(out: Outputs, axis: str, groups: list[int]) -> np.ndarray:
     """(M,) realised / potential of the professionals in ``groups`` of ``axis`` pooled together
     (``axis``: profession, age or establishment; ``groups``: indices, e.g. age bands 50+)."""
-    w = out.weight[None, :, None, None]
-    pot_sum = out.pot.sum(axis=2)
-    heads = out.cube.sum(axis=(4, 5)) / out.cube.shape[4]
-    realised = (out.cube[..., MASTERED] * out.pot[:, :, None, None, :]).sum(axis=4)
-    potential = heads * pot_sum[:, :, None, None]
+    realised, potential = out.weighted_cells()
     pick = {"profession": (slice(None), groups), "age": (slice(None), slice(None), groups)}.get(
         axis, (slice(None), slice(None), slice(None), groups)
     )
-    r = (realised * w)[pick].sum(axis=(1, 2, 3))
-    p = (potential * w)[pick].sum(axis=(1, 2, 3))
+    r = realised[pick].sum(axis=(1, 2, 3))
+    p = potential[pick].sum(axis=(1, 2, 3))
     return np.divide(r, p, out=np.full_like(r, np.nan), where=p > 0)

@@ -62,8 +62,9 @@ def role_demand(out: Outputs, scenario: Scenario) -> dict[str, np.ndarray]:
         )
         fams = [scenario.families.index(f) for f in role.families if f in scenario.families]
         # cube[m, p, band, type, family, state] -> agents of profession p counted, per month
-        sel = out.cube[:, :, :, :, fams, :][..., states[role.states]].sum(
-            axis=(2, 4, 5)
+        # (integer counts: summed over the bands first, the same numbers)
+        sel = out.by_type()[:, :, :, fams, :][..., states[role.states]].sum(
+            axis=(3, 4)
         )  # (M, P, T)
         counted = (sel * tmask[None, None, :]).sum(axis=2) * pmask[None, :]  # (M, P)
         persons = (counted * out.weight[None, :]).sum(axis=1)  # row by row, not BLAS

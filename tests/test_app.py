@@ -342,10 +342,12 @@ def test_page_plays_and_pauses():
 def test_page_settings_and_proposal_toggle():
     session = Session(SMALL)
     _box, rc = render(session)
+    settled(rc)  # each report of the band's thread re-renders the page: not between two events
     for _ in range(2):
         rc.find(v.Btn, children=["Step"]).widget.click()
     rc.find(v.Select, label="Adoption rhythm").widget.v_model = "slow"
     assert session.settings.rhythm == "slow" and session.month == 2
+    settled(rc)  # the new rhythm restarted the band
     seed = rc.find(v.TextField, label="Seed").widget
     seed.v_model = "11"
     seed.fire_event("focusout")
@@ -374,6 +376,7 @@ def test_every_tab_renders(tab, expect):
     session = Session(SMALL)
     session.step(2)
     _box, rc = render(session)
+    settled(rc)  # the band's thread re-renders the page when it reports: not during the click
     rc.find(v.Tabs).widget.v_model = app.TABS.index(tab)  # what clicking the tab does
     assert set(charts(rc)) == expect
     for chart in charts(rc).values():
@@ -391,6 +394,7 @@ def test_roles_chart_draws_the_model_role_demand_month_by_month():
     session = Session(SMALL)
     session.step(14)
     _box, rc = render(session)
+    settled(rc)
     rc.find(v.Tabs).widget.v_model = app.TABS.index("Roles")
     drawn = [[p[1] for p in s["data"]] for s in charts(rc)["roles"].update["option"]["series"]]
     expected = role_demand(session.model.outputs(), session.model.inputs)

@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..rules.demography import career_ages, replace_retirees
-from ..rules.deployment import deployment_rates, deployment_step
+from ..rules.deployment import deployment_step, month_rates
 from ..rules.memo import memo
 from ..rules.mentoring import Pairs, mentoring_load, pair_mentors
 from ..rules.states import MENTORED
 from ..rules.supply import DemandFunction, training_demand
-from ..scenario.calendar import MONTHS, month_time
+from ..scenario.calendar import MONTHS
 
 if TYPE_CHECKING:
     from ..model.state import Establishments, Population
@@ -209,14 +209,14 @@ def compiled_deployment_step(
     if levers.deployment_bought is not None and funds >= 1.0:
         return deployment_step(est, scenario, rhythm, month, levers, rng, funds=funds)
     kernels = _kernels(kernels)
-    n_types = len(scenario.type_ids)
     n_fam = est.deployed.shape[1]
-    t = month_time(scenario, month) - 0.5 / MONTHS
-    count = np.empty((n_types, n_fam), dtype=np.int64)
-    kernels.deployed_counts(est.deployed, est.type, count)
-    n_by_type = np.bincount(est.type, minlength=n_types)
-    share = count / np.maximum(n_by_type, 1)[:, None]
-    rates = deployment_rates(scenario, rhythm, t, share, levers)
+
+    def count(est: Establishments, n_types: int) -> np.ndarray:
+        out = np.empty((n_types, n_fam), dtype=np.int64)
+        kernels.deployed_counts(est.deployed, est.type, out)
+        return out
+
+    rates = month_rates(est, scenario, rhythm, month, levers, count)
     prob = np.empty(rates.size)
     kernels.hazard_probability(np.ascontiguousarray(rates / MONTHS).ravel(), prob)
     draw = rng.random((est.n, n_fam))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -60,6 +61,24 @@ def deployed_by_type(est: Establishments, n_types: int) -> np.ndarray:
     return counts.reshape(n_types, n_fam).astype(np.int64, copy=False)
 
 
+def month_rates(
+    est: Establishments,
+    scenario: Scenario,
+    rhythm: str,
+    month: int,
+    levers: Levers,
+    count: Callable[[Establishments, int], np.ndarray],
+) -> np.ndarray:
+    """``(types, families)`` yearly deployment hazards of ``month`` (at mid-month), from the
+    share of each type's establishments that have deployed each family (``count``:
+    :func:`deployed_by_type` or its compiled twin)."""
+    n_types = len(scenario.type_ids)
+    t = month_time(scenario, month) - 0.5 / MONTHS
+    n_by_type = np.bincount(est.type, minlength=n_types)
+    share = count(est, n_types) / np.maximum(n_by_type, 1)[:, None]
+    return deployment_rates(scenario, rhythm, t, share, levers)
+
+
 def deployment_step(
     est: Establishments,
     scenario: Scenario,
@@ -77,13 +96,8 @@ def deployment_step(
     falls between that and the hazard with it is a candidate project, and up to ``floor(funds)``
     candidates are funded, lowest draws first (the same draws: nothing else changes).
     """
-    n_types = len(scenario.type_ids)
-    t = month_time(scenario, month) - 0.5 / MONTHS
     n_fam = est.deployed.shape[1]
-    count = deployed_by_type(est, n_types)
-    n_by_type = np.bincount(est.type, minlength=n_types)
-    share = count / np.maximum(n_by_type, 1)[:, None]
-    rates = deployment_rates(scenario, rhythm, t, share, levers)
+    rates = month_rates(est, scenario, rhythm, month, levers, deployed_by_type)
     prob = one_minus_exp_neg(rates / MONTHS)[est.type]
     draw = rng.random((est.n, n_fam))
     new = (est.deployed == 0) & (draw < prob)

@@ -22,7 +22,9 @@ from adoption_abm.outputs.deployment import DeploymentLog
 from adoption_abm.policies.catalogue import catalogue
 from adoption_abm.rules.demography import replace_retirees
 from adoption_abm.rules.deployment import deployment_step
+from adoption_abm.rules.levers import AgentEffect
 from adoption_abm.rules.mentoring import mentoring_load, pair_mentors
+from adoption_abm.rules.propensity import refresh
 from adoption_abm.rules.supply import training_demand
 from adoption_abm.scenario.load import with_overrides
 from adoption_abm.scenario.mechanisms import CORE_RULES
@@ -273,3 +275,64 @@ def test_compiled_training_demand_is_the_rule_on_random_states(running, seed):
     assert _kernels.training_demand(*args) == want and want[0] > want[1] > 0
     with pytest.raises(IndexError, match="past"):
         _kernels.training_demand(state, trained, deployed[:-1], pop.establishment, prob, free)
+
+
+@pytest.fixture(scope="module")
+def with_policies():
+    """All twenty proposals in force (agent effects, courses bought): 2031."""
+    model = AdoptionModel(
+        seed=6, scale=0.003, agents="none", engine="reference", interventions=ALL_TWENTY
+    )
+    return model.run(110)
+
+
+def targeted(model: AdoptionModel) -> AdoptionModel:
+    """``model`` with, besides its proposals' effects, effects masked by establishment type and
+    by age band (no proposal of the catalogue targets those), bought and not."""
+    rng = np.random.default_rng(4)
+    sc = model.inputs
+    n_types, n_bands = len(sc.type_ids), len(sc.indicators.age_bands) + 1
+    extra = [
+        AgentEffect(
+            professions=rng.random(len(sc.professions)) < 0.7 if k % 2 else None,
+            types=rng.random(n_types) < 0.6,
+            age_bands=rng.random(n_bands) < 0.6,
+            adoption=1.0 + 0.1 * k,
+            training=1.0 + 0.2 * k,
+            reach=0.1 * k,
+            bought=k % 2 == 1,
+        )
+        for k in range(4)
+    ]
+    twin = copy.deepcopy(model)
+    twin.levers = dataclasses.replace(
+        model.levers, agent_effects=(*model.levers.agent_effects, *extra)
+    )
+    return twin
+
+
+@pytest.mark.parametrize("which", ["running", "with_policies", "targeted"])
+@pytest.mark.parametrize("rows", [None, "some"])
+def test_compiled_refresh_is_the_rule(request, which, rows):
+    if which == "targeted":
+        model = targeted(request.getfixturevalue("with_policies"))
+        assert any(e.age_bands is not None for e in model.levers.agent_effects)
+    else:
+        model = request.getfixturevalue(which)
+    if which == "with_policies":  # the proposals' effects: professions, reach, bought courses
+        effects = model.levers.agent_effects
+        assert any(e.bought for e in effects) and any(not e.bought for e in effects)
+        assert any(e.reach > 0 for e in effects) and any(e.professions is not None for e in effects)
+    a, b = copy.deepcopy(model), copy.deepcopy(model)
+    pick = None if rows is None else np.arange(0, a.pop.n, 7, dtype=np.int64)
+    t = a.year + 0.5
+    refresh(a.pop, a.est, a.inputs, t, a.levers, rows=pick)
+    months.compiled_refresh(b.pop, b.est, b.inputs, t, b.levers, rows=pick)
+    for name in ("propensity", "train_prob", "train_free"):
+        x, y = getattr(a.pop, name), getattr(b.pop, name)
+        assert (x is None) == (y is None), name
+        if x is not None:
+            assert x.dtype == y.dtype and np.array_equal(x, y), name
+    if which == "with_policies":
+        assert a.pop.train_free is not None
+        assert (a.pop.train_free != a.pop.train_prob).any()

@@ -1376,6 +1376,106 @@ def pair_mentors(
     return k
 
 
+def refresh(
+    const int64_t[::1] rows,
+    const uint8_t[::1] profession,
+    const int32_t[::1] establishment,
+    const uint8_t[::1] est_type,
+    const float[::1] birth,
+    const float[::1] attitude,
+    const float[::1] access,
+    double year,
+    double attitude_effect,
+    double age_effect,
+    double training_rate,
+    double propensity_floor,
+    const double[::1] lever_training,
+    const double[::1] age_edges,
+    const uint8_t[:, ::1] effect_professions,
+    const uint8_t[:, ::1] effect_types,
+    const uint8_t[:, ::1] effect_bands,
+    const double[::1] effect_adoption,
+    const double[::1] effect_training,
+    const double[::1] effect_reach,
+    const uint8_t[::1] effect_bought,
+    float[::1] propensity,
+    float[::1] train_prob,
+    float[::1] train_free,
+):
+    """``rules.propensity.refresh`` for the professionals ``rows``: ψ and the monthly training
+    probability (and, when ``train_free`` is not empty, the probability without the courses
+    bought), with the same operations in the same order. ``year``: ``floor(t)``. The K policy
+    effects are rows of the ``effect_*`` arrays, a mask of ones where the effect's mask is None
+    (``effect_bands`` is read only when K > 0). OUT: the rows of the last three arrays."""
+    cdef Py_ssize_t k = rows.shape[0]
+    cdef Py_ssize_t n = profession.shape[0]
+    cdef Py_ssize_t n_eff = effect_adoption.shape[0]
+    cdef Py_ssize_t n_edges = age_edges.shape[0]
+    cdef Py_ssize_t j, g, b
+    cdef int64_t i
+    cdef int p, t
+    cdef double age, psi, acc, mult, acc_free, mult_free, prob
+    cdef bint has_free = train_free.shape[0] > 0
+    for name, got in (("establishment", establishment.shape[0]), ("birth", birth.shape[0]),
+                      ("attitude", attitude.shape[0]), ("access", access.shape[0]),
+                      ("propensity", propensity.shape[0]), ("train_prob", train_prob.shape[0])):
+        check_length(name, got, n)
+    if has_free:
+        check_length("train_free", train_free.shape[0], n)
+    for name, got in (("effect_training", effect_training.shape[0]),
+                      ("effect_reach", effect_reach.shape[0]),
+                      ("effect_bought", effect_bought.shape[0]),
+                      ("effect_professions", effect_professions.shape[0]),
+                      ("effect_types", effect_types.shape[0]),
+                      ("effect_bands", effect_bands.shape[0])):
+        check_length(name, got, n_eff)
+    if n_eff and effect_bands.shape[1] != n_edges + 1:
+        raise ValueError(f"effect_bands has {effect_bands.shape[1]} bands, expected {n_edges + 1}")
+    for j in range(k):
+        i = rows[j]
+        if not 0 <= i < n:
+            raise IndexError(f"row {i} is past {n} professionals")
+        if profession[i] >= lever_training.shape[0] or (
+            n_eff and profession[i] >= effect_professions.shape[1]
+        ):
+            raise ValueError(f"professional {i} has profession {profession[i]}, past the levers'")
+        if not 0 <= establishment[i] < est_type.shape[0]:
+            raise IndexError(f"professional {i} is in establishment {establishment[i]}, past")
+        if n_eff and est_type[establishment[i]] >= effect_types.shape[1]:
+            raise ValueError(f"an establishment type is past the effects' {effect_types.shape[1]}")
+    with nogil:
+        for j in range(k):
+            i = rows[j]
+            p = profession[i]
+            age = year - <double>birth[i]
+            psi = (1.0 + attitude_effect * (<double>attitude[i] - 0.5)) * (
+                1.0 + age_effect * ((age - 45.0) / 10.0)
+            )
+            acc = <double>access[i]
+            mult = 1.0
+            acc_free = acc
+            mult_free = 1.0
+            if n_eff:
+                b = 0  # np.searchsorted(edges, age, side="right")
+                while b < n_edges and age_edges[b] <= age:
+                    b += 1
+                t = est_type[establishment[i]]
+                for g in range(n_eff):
+                    if effect_professions[g, p] and effect_types[g, t] and effect_bands[g, b]:
+                        psi = psi * effect_adoption[g]
+                        acc = acc + effect_reach[g] * (1.0 - acc)
+                        mult = mult * effect_training[g]
+                        if not effect_bought[g]:
+                            acc_free = acc_free + effect_reach[g] * (1.0 - acc_free)
+                            mult_free = mult_free * effect_training[g]
+            propensity[i] = <float>(psi if not psi < propensity_floor else propensity_floor)
+            prob = training_rate * acc * lever_training[p] * mult
+            train_prob[i] = <float>clip01(prob)
+            if has_free:
+                prob = training_rate * acc_free * lever_training[p] * mult_free
+                train_free[i] = <float>clip01(prob)
+
+
 # ---------------------------------------------------------------------------------------------
 # Test shims: the kernel's own code, visible from Python
 # ---------------------------------------------------------------------------------------------

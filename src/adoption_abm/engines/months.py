@@ -15,6 +15,7 @@ month on arrays of 10,000 rows or of a handful (docs/PERFORMANCE.md).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
@@ -26,6 +27,7 @@ from ..rules.demography import career_ages, replace_retirees
 from ..rules.deployment import deployment_step, month_rates
 from ..rules.memo import memo
 from ..rules.mentoring import Pairs, mentoring_load, pair_mentors
+from ..rules.propensity import refresh
 from ..rules.states import MENTORED
 from ..rules.supply import DemandFunction, training_demand
 from ..scenario.calendar import MONTHS
@@ -50,10 +52,11 @@ class MonthWork:
     training_demand: DemandFunction  # rules.supply.training_demand
     mentoring_load: Callable[..., np.ndarray]  # rules.mentoring.mentoring_load
     pair_mentors: Callable[..., Pairs]  # rules.mentoring.pair_mentors
+    refresh: Callable[..., None]  # rules.propensity.refresh
 
 
 REFERENCE = MonthWork(
-    replace_retirees, deployment_step, None, training_demand, mentoring_load, pair_mentors
+    replace_retirees, deployment_step, None, training_demand, mentoring_load, pair_mentors, refresh
 )
 """The NumPy rules themselves."""
 
@@ -271,6 +274,72 @@ def compiled_pair_mentors(
     return Pairs(mentee[:k].copy(), mentor[:k].copy(), family[:k].copy())
 
 
+_EFFECTS: list[Any] = [None, None]
+"""The levers whose effects' arrays were built last, and those arrays (a levers object in force
+serves every month's entrants until it changes)."""
+
+
+def _effect_arrays(scenario: Scenario, levers: Levers) -> tuple[np.ndarray, ...]:
+    """The levers' agent effects as the compiled refresh reads them (see ``_kernels.refresh``)."""
+    if _EFFECTS[0] is levers:
+        return _EFFECTS[1]
+    effects = levers.agent_effects
+    n_prof = levers.training.shape[0]
+    n_types = len(scenario.type_ids)
+    n_bands = len(scenario.indicators.age_bands) + 1
+
+    def mask(values: np.ndarray | None, size: int) -> np.ndarray:
+        return np.ones(size, np.uint8) if values is None else np.asarray(values, dtype=np.uint8)
+
+    k = len(effects)
+    arrays = (
+        np.array([mask(e.professions, n_prof) for e in effects], np.uint8).reshape(k, n_prof),
+        np.array([mask(e.types, n_types) for e in effects], np.uint8).reshape(k, n_types),
+        np.array([mask(e.age_bands, n_bands) for e in effects], np.uint8).reshape(k, n_bands),
+        np.array([e.adoption for e in effects], np.float64),
+        np.array([e.training for e in effects], np.float64),
+        np.array([e.reach for e in effects], np.float64),
+        np.array([e.bought for e in effects], np.uint8),
+        np.ascontiguousarray(levers.training, dtype=np.float64),
+        np.asarray(scenario.indicators.age_bands, dtype=np.float64),
+    )
+    _EFFECTS[:] = [levers, arrays]
+    return arrays
+
+
+def compiled_refresh(
+    pop: Population,
+    est: Establishments,
+    scenario: Scenario,
+    t: float,
+    levers: Levers,
+    rows: np.ndarray | None = None,
+    kernels: ModuleType | None = None,
+) -> None:
+    """:func:`rules.propensity.refresh <adoption_abm.rules.propensity.refresh>` compiled
+    (``_kernels.refresh``): everyone (new arrays, as the rule makes) or only ``rows``."""
+    beh = scenario.behaviour
+    if rows is None:
+        bought = any(eff.bought for eff in levers.agent_effects)
+        pop.propensity = np.empty(pop.n, dtype=np.float32)
+        pop.train_prob = np.empty(pop.n, dtype=np.float32)
+        pop.train_free = np.empty(pop.n, dtype=np.float32) if bought else None
+        rows = np.arange(pop.n, dtype=np.int64)
+    profs, types, bands, adoption, training, reach, bought_, lever, edges = _effect_arrays(
+        scenario, levers
+    )
+    _kernels(kernels).refresh(
+        np.ascontiguousarray(rows, dtype=np.int64), pop.profession, pop.establishment, est.type,
+        pop.birth, pop.attitude, pop.access, float(math.floor(t)), float(beh.attitude_effect),
+        float(beh.age_effect), float(beh.training_rate), float(beh.propensity_floor), lever,
+        edges, profs, types, bands, adoption, training, reach, bought_, pop.propensity,
+        pop.train_prob, NONE_F32 if pop.train_free is None else pop.train_free,
+    )  # fmt: skip
+
+
+NONE_F32 = np.zeros(0, dtype=np.float32)
+
+
 # ---------------------------------------------------------------------------------------------
 def compiled() -> MonthWork:
     """The compiled twins (they call the package's built ``_kernels``)."""
@@ -283,6 +352,7 @@ def compiled() -> MonthWork:
         _kernels.training_demand,
         compiled_mentoring_load,
         compiled_pair_mentors,
+        compiled_refresh,
     )
 
 
@@ -294,5 +364,6 @@ __all__ = [
     "compiled_deployment_step",
     "compiled_mentoring_load",
     "compiled_pair_mentors",
+    "compiled_refresh",
     "compiled_replace_retirees",
 ]

@@ -151,7 +151,7 @@ class AdoptionModel(mesa.Model):
             sc, list(sc.interventions) + list(interventions or []), self.pop, self.est
         )
         self.levers = self.policy.levers_at(0)
-        rules.refresh(self.pop, self.est, sc, self.year, self.levers)
+        self._work.refresh(self.pop, self.est, sc, self.year, self.levers)
         self.pairs: Pairs = self._work.pair_mentors(
             self.pop, self.est, sc, self.year, self.levers, self.rng
         )
@@ -218,9 +218,9 @@ class AdoptionModel(mesa.Model):
         if january:
             attitude_feedback(self.pop, sc, par, self._potential[self.month])
         if levers_changed or january:
-            rules.refresh(self.pop, self.est, sc, self.year, self.levers)
+            work.refresh(self.pop, self.est, sc, self.year, self.levers)
         elif len(entrants):
-            rules.refresh(self.pop, self.est, sc, self.year, self.levers, rows=entrants)
+            work.refresh(self.pop, self.est, sc, self.year, self.levers, rows=entrants)
         if january:
             self.pairs = work.pair_mentors(self.pop, self.est, sc, self.year, self.levers, self.rng)
         for family in releases_in(sc, m):

@@ -1,6 +1,7 @@
 """The compiled twins of the month's work outside the professionals' step (``engines.months``:
-demography, deployment, the deployment log, the mentoring load, the training demand) are the
-NumPy rules bit for bit, and take the same draws from the model's generator.
+demography, deployment, the deployment log, the pairings, the refresh, the mentoring load, the
+training demand) are the NumPy rules bit for bit, and take the same draws from the model's
+generator.
 
 Whole runs of ``engine="cython"`` (compiled twins) and ``engine="reference"`` (the rules) are
 compared after every month, with every mechanism on and off and under all twenty proposals

@@ -369,7 +369,10 @@ def test_a_url_with_state_reproduces_the_view(server, browser):
         views.append(headline(page))
         assert console.errors == []
         if lang == "fr":
-            # a change of setting is written back into the URL
+            # a change of setting is written back into the URL (once the band has reported: its
+            # thread re-renders the page, which must not land between the edit and the Enter)
+            status = page.locator(".abm-band-status")
+            sync_api.expect(status).to_have_attribute("data-ready", "true", timeout=TIMEOUT_MS)
             page.get_by_label(say(lang, "Seed")).fill("8")
             page.get_by_label(say(lang, "Seed")).press("Enter")
             page.wait_for_function("() => location.search.includes('seed=8')", timeout=TIMEOUT_MS)

@@ -69,6 +69,26 @@ def test_agents_materialised_only_when_asked():
         AdoptionModel(seed=1, scale=SMALL, agents="some")
 
 
+def test_a_dropped_model_is_freed_with_its_agents():
+    """Mesa 3.3 keeps every model alive through ``Agent._ids`` (mesa#3179): a script or worker
+    running many models grew by one model a run. Ours count ids in a weak-keyed mapping."""
+    import gc
+    import weakref
+
+    def run_one() -> tuple[weakref.ref, list[int]]:
+        m = AdoptionModel(seed=2, scale=SMALL, agents="all")
+        m.run(months=3)
+        ids = [a.unique_id for a in m.agents]
+        return weakref.ref(m), ids
+
+    ref, ids = run_one()
+    gc.collect()
+    assert ref() is None
+    # ids are still counted from 1 for each model, professionals and establishments together
+    again = AdoptionModel(seed=2, scale=SMALL, agents="all")
+    assert ids == [a.unique_id for a in again.agents] == list(range(1, len(ids) + 1))
+
+
 def test_datacollector_collects_every_month():
     m = AdoptionModel(seed=2, scale=SMALL, agents="none")
     m.run(months=14)

@@ -8,6 +8,8 @@ a sample, or on demand (``model.professional(i)``), never by default for two mil
 
 from __future__ import annotations
 
+import itertools
+import weakref
 from typing import TYPE_CHECKING
 
 import mesa
@@ -31,7 +33,31 @@ def _family_index(model: AdoptionModel, family: str | int) -> int:
         raise ValueError(f"unknown family {family!r}; allowed: {list(families)}") from None
 
 
-class Professional(mesa.Agent):
+class ModelIds(weakref.WeakKeyDictionary):
+    """Each model's counter of its agents' ``unique_id``, holding the models weakly.
+
+    Mesa 3.3 (the newest for Python 3.11) counts ids in ``Agent._ids``, a class-level
+    ``defaultdict`` keyed by the model: it keeps every model, with its agents and arrays, alive
+    for the life of the process (mesa#3179, fixed by mesa#3180 in later versions, which no
+    longer read ``_ids``). A batch worker then kept every run it had made, and each run's
+    garbage collections walked all of them. The same ids, counted from 1 for each model.
+    """
+
+    def __getitem__(self, model: object) -> itertools.count:
+        try:
+            return super().__getitem__(model)
+        except KeyError:
+            counter = self[model] = itertools.count(1)
+            return counter
+
+
+class ModelAgent(mesa.Agent):
+    """A Mesa agent whose model is not kept alive by the id counter (see :class:`ModelIds`)."""
+
+    _ids = ModelIds()
+
+
+class Professional(ModelAgent):
     """A health professional: row ``index`` of the model's professional arrays."""
 
     model: AdoptionModel
@@ -105,7 +131,7 @@ class Professional(mesa.Agent):
         return f"Professional({self.index}, {self.profession}, age {self.age:.0f}, {self.states})"
 
 
-class Establishment(mesa.Agent):
+class Establishment(ModelAgent):
     """An establishment: row ``index`` of the model's establishment arrays."""
 
     model: AdoptionModel

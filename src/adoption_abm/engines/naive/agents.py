@@ -7,13 +7,13 @@ import math
 from bisect import bisect_right
 from typing import TYPE_CHECKING
 
-import mesa
+from ...model.agents import ModelAgent
 
 if TYPE_CHECKING:
     from .model import NaiveModel
 
 
-class NaiveEstablishment(mesa.Agent):
+class NaiveEstablishment(ModelAgent):
     """An establishment: its type and which families it has deployed."""
 
     model: NaiveModel
@@ -31,7 +31,7 @@ class NaiveEstablishment(mesa.Agent):
                 self.deployed[f] = 1
 
 
-class NaiveProfessional(mesa.Agent):
+class NaiveProfessional(ModelAgent):
     """A professional: attributes, three family states, a list of tie agents."""
 
     model: NaiveModel

@@ -278,6 +278,25 @@ def test_compiled_training_demand_is_the_rule_on_random_states(running, seed):
         _kernels.training_demand(state, trained, deployed[:-1], pop.establishment, prob, free)
 
 
+@pytest.mark.parametrize("n_families", [1, 2, 3, 4])
+@pytest.mark.parametrize("n_rows", [0, 1, 997])
+def test_compiled_training_demand_for_every_number_of_families(n_families, n_rows):
+    """Each compiled version (one a number of families) against the rule."""
+    rng = np.random.default_rng(10 * n_families + n_rows)
+    n_est = 37
+    deployed = (rng.random((n_est, n_families)) < 0.5).astype(np.uint8)
+    state = rng.integers(0, 3, (n_rows, n_families), dtype=np.uint8)
+    trained = (rng.random((n_rows, n_families)) < 0.4).astype(np.uint8)
+    establishment = rng.integers(0, n_est, n_rows, dtype=np.int32)
+    prob = rng.random(n_rows).astype(np.float32)
+    free = (prob * rng.random(n_rows)).astype(np.float32)
+    args = (state, trained, deployed, establishment, prob, free)
+    want = training_demand(*args)
+    assert _kernels.training_demand(*args) == want
+    if n_rows > 100:  # some rows are eligible, and a free share is below the whole
+        assert want[0] > want[1] > 0
+
+
 @pytest.fixture(scope="module")
 def with_policies():
     """All twenty proposals in force (agent effects, courses bought): 2031."""

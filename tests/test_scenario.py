@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 
+import numpy as np
 import pytest
 import tomli_w
 from hypothesis import HealthCheck, given, settings
@@ -231,3 +232,39 @@ def test_parameter_table_is_current_and_every_number_sourced():
     rows = sourced_numbers(load_scenario())
     assert len(rows) > 100
     assert all(source.strip() for _, _, source in rows)
+
+
+def test_table_at_on_an_array_of_times_equals_each_time_alone():
+    """``outputs.indicators.potential_table`` reads every month of a table in one call."""
+    from adoption_abm.scenario.calendar import table_at
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n = int(rng.integers(2, 10))
+        years = sorted(rng.choice(np.arange(2010, 2060), n, replace=False).tolist())
+        values = rng.random(n).tolist()
+        t = np.concatenate(
+            [2005 + 60 * rng.random(100), np.array(years) + 1.0, 2022 + np.arange(229) / 12]
+        )
+        one_by_one = np.array([table_at(years, values, float(x)) for x in t])
+        assert table_at(years, values, t).tobytes() == one_by_one.tobytes()
+
+
+def test_deployment_base_rates_of_every_month_at_once_equal_each_month_alone():
+    """``rules.deployment.base_rates`` computes a scenario's months in one go; each number is
+    the one its month gives alone, computed as the rule reads it (scalars)."""
+    from adoption_abm.rules.deployment import base_rates, month_mid_time
+    from adoption_abm.scenario.calendar import table_at
+
+    sc = with_overrides(load_scenario(), {"deployment.cost_elasticity": 0.7})  # a cold memo
+    tech, dep = sc.technologies, sc.deployment
+    for month in range(1, 12 * (sc.end_year - sc.start_year + 1) + 1, 7):
+        t = month_mid_time(sc, month)
+        alone = np.zeros((len(sc.type_ids), sc.n_families))
+        for f, (fam, tc) in enumerate(tech.families.items()):
+            maturity = table_at(tech.years, tc.maturity, t)
+            afford = math.pow(table_at(tech.years, tc.cost, t) / tc.cost[0], -dep.cost_elasticity)
+            for k, tid in enumerate(sc.type_ids):
+                alone[k, f] = dep.base_rate[tid][fam] * maturity * afford
+        assert base_rates(sc, t).tobytes() == alone.tobytes(), month
+    assert base_rates(sc, 2031.3).tobytes() == base_rates(sc, 2031.3).tobytes()  # off-month

@@ -957,8 +957,7 @@ def training_demand(
     cdef Py_ssize_t nf = state.shape[1]
     cdef Py_ssize_t i, f
     cdef int32_t e
-    cdef int64_t want = 0, free = 0
-    cdef double scale = 1099511627776.0  # 2**40
+    cdef DemandRows args
     if (trained.shape[0], trained.shape[1]) != (n, nf) or deployed.shape[1] != nf:
         raise ValueError("state, trained and deployed must have the same families")
     for name, length in (("establishment", establishment.shape[0]),
@@ -967,7 +966,6 @@ def training_demand(
         if length != n:
             raise ValueError(f"{name} has {length} rows, the population {n}")
     cdef Py_ssize_t n_est = deployed.shape[0]
-    cdef unsigned int open_bits
     check_families(nf)
     for i in range(n):
         if not 0 <= establishment[i] < n_est:
@@ -975,19 +973,60 @@ def training_demand(
                              f"past {n_est}")
     # each establishment's deployed families as bits, so that a row's test is one AND
     cdef uint8_t[::1] deployed_bits = np.zeros(max(n_est, 1), dtype=np.uint8)
+    cdef int64_t sums[2]
+    sums[0] = 0
+    sums[1] = 0
+    if n == 0:
+        return 0, 0
     with nogil:
         for e in range(n_est):
             for f in range(nf):
                 if deployed[e, f] == 1:
                     deployed_bits[e] |= <uint8_t>(1 << f)
-        for i in range(n):
-            open_bits = 0  # families neither mastered nor trained on
-            for f in range(nf):
-                open_bits |= <unsigned int>((state[i, f] < 2) & (trained[i, f] == 0)) << f
-            if open_bits & deployed_bits[establishment[i]]:
-                want += <int64_t>(<double>train_prob[i] * scale)
-                free += <int64_t>(<double>train_free[i] * scale)
-    return want, free
+        args = DemandRows(&state[0, 0], &trained[0, 0], &deployed_bits[0], &establishment[0],
+                          &train_prob[0], &train_free[0], n)
+        if nf == 1:
+            demand_rows(<const Row1*>NULL, &args, sums)
+        elif nf == 2:
+            demand_rows(<const Row2*>NULL, &args, sums)
+        elif nf == 3:
+            demand_rows(<const Row3*>NULL, &args, sums)
+        else:
+            demand_rows(<const Row4*>NULL, &args, sums)
+    return sums[0], sums[1]
+
+
+cdef struct DemandRows:
+    const uint8_t* state  # (n, F) row-major
+    const uint8_t* trained  # (n, F) row-major
+    const uint8_t* deployed_bits  # (establishments,) deployed families as bits
+    const int32_t* establishment
+    const float* train_prob
+    const float* train_free
+    Py_ssize_t n
+
+
+cdef void demand_rows(const Row* row, const DemandRows* a, int64_t* sums) noexcept nogil:
+    """``training_demand``'s sums over the rows (F = ``sizeof(Row)``, a constant in each
+    version, so the loop over the families is unrolled): ``sums[0]`` of ``train_prob``,
+    ``sums[1]`` of ``train_free``, in fixed point."""
+    cdef int nf = sizeof(Row)
+    cdef Py_ssize_t i
+    cdef int f
+    cdef unsigned int open_bits
+    cdef int64_t want = 0, free = 0
+    cdef double scale = 1099511627776.0  # 2**40
+    cdef const uint8_t* st = a.state
+    cdef const uint8_t* tr = a.trained
+    for i in range(a.n):
+        open_bits = 0  # families neither mastered nor trained on
+        for f in range(nf):
+            open_bits |= <unsigned int>((st[i * nf + f] < 2) & (tr[i * nf + f] == 0)) << f
+        if open_bits & a.deployed_bits[a.establishment[i]]:
+            want += <int64_t>(<double>a.train_prob[i] * scale)
+            free += <int64_t>(<double>a.train_free[i] * scale)
+    sums[0] = want
+    sums[1] = free
 
 
 # ---------------------------------------------------------------------------------------------

@@ -102,11 +102,11 @@ def potential_table(scenario: Scenario, n_months: int) -> np.ndarray:
         pot = scenario.potential
         fams = scenario.families
         out = np.zeros((n_months + 1, len(scenario.professions), len(fams)))
-        for m in range(n_months + 1):
-            t = scenario.start_year + m / MONTHS
-            for p, pid in enumerate(scenario.profession_ids):
-                for f, fam in enumerate(fams):
-                    out[m, p, f] = table_at(pot.years, pot.shares[pid][fam], t)
+        # every month's time at once: np.interp reads each point as table_at reads one
+        t = scenario.start_year + np.arange(n_months + 1) / MONTHS
+        for p, pid in enumerate(scenario.profession_ids):
+            for f, fam in enumerate(fams):
+                out[:, p, f] = table_at(pot.years, pot.shares[pid][fam], t)
         out.setflags(write=False)  # shared by every run of the scenario (rules.memo)
         cache[n_months] = out
     return out

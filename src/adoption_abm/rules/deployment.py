@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..scenario.calendar import MONTHS, month_time, table_at
+from ..scenario.calendar import MONTHS, month_time, n_months, table_at
 from .levers import Levers
 from .memo import memo
 from .stream import one_minus_exp_neg
@@ -33,23 +33,41 @@ def deployment_rates(
 
 def base_rates(scenario: Scenario, t: float) -> np.ndarray:
     """``(types, families)``: base rate x maturity x affordability at time ``t``, before the
-    peers, the rhythm and the levers (computed once per scenario and time, :mod:`.memo`)."""
+    peers, the rhythm and the levers (computed once per scenario and time, :mod:`.memo`; the
+    first call for a scenario computes every month's mid-month time at once, which a batch
+    whose runs each have their own scenario would otherwise do one month at a time)."""
     cache = memo(scenario).setdefault("deployment_base_rates", {})
     rates = cache.get(t)
     if rates is None:
-        dep = scenario.deployment
-        tech = scenario.technologies
-        rates = np.zeros((len(scenario.type_ids), scenario.n_families))
-        for f, (fam, tc) in enumerate(tech.families.items()):
-            maturity = table_at(tech.years, tc.maturity, t)
-            cost = table_at(tech.years, tc.cost, t) / tc.cost[0]
-            afford = math.pow(cost, -dep.cost_elasticity)
-            for k, tid in enumerate(scenario.type_ids):
-                base = dep.base_rate[tid][fam]
-                rates[k, f] = base * maturity * afford
-        rates.setflags(write=False)
-        cache[t] = rates
+        if not cache:
+            months = range(1, n_months(scenario.start_year, scenario.end_year) + 1)
+            cache.update(_base_rates_at(scenario, [month_mid_time(scenario, m) for m in months]))
+        rates = cache.get(t)
+        if rates is None:
+            rates = cache[t] = _base_rates_at(scenario, [t])[t]
     return rates
+
+
+def month_mid_time(scenario: Scenario, month: int) -> float:
+    """Decimal year in the middle of month ``month``, when its deployment hazards are read."""
+    return month_time(scenario, month) - 0.5 / MONTHS
+
+
+def _base_rates_at(scenario: Scenario, times: list[float]) -> dict[float, np.ndarray]:
+    """:func:`base_rates` at each of ``times`` (read-only arrays), each number computed as for
+    that time alone (``table_at`` reads an array of times point by point)."""
+    dep = scenario.deployment
+    tech = scenario.technologies
+    at = np.asarray(times, dtype=np.float64)
+    rates = np.zeros((len(times), len(scenario.type_ids), scenario.n_families))
+    for f, (fam, tc) in enumerate(tech.families.items()):
+        maturity = table_at(tech.years, tc.maturity, at)
+        cost = table_at(tech.years, tc.cost, at) / tc.cost[0]
+        afford = np.array([math.pow(c, -dep.cost_elasticity) for c in cost.tolist()])
+        for k, tid in enumerate(scenario.type_ids):
+            rates[:, k, f] = dep.base_rate[tid][fam] * maturity * afford
+    rates.setflags(write=False)
+    return dict(zip(times, rates, strict=True))
 
 
 def deployed_by_type(est: Establishments, n_types: int) -> np.ndarray:
@@ -73,7 +91,7 @@ def month_rates(
     share of each type's establishments that have deployed each family (``count``:
     :func:`deployed_by_type` or its compiled twin)."""
     n_types = len(scenario.type_ids)
-    t = month_time(scenario, month) - 0.5 / MONTHS
+    t = month_mid_time(scenario, month)
     n_by_type = np.bincount(est.type, minlength=n_types)
     share = count(est, n_types) / np.maximum(n_by_type, 1)[:, None]
     return deployment_rates(scenario, rhythm, t, share, levers)

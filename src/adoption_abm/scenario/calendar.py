@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 
@@ -52,12 +52,18 @@ def report_years(start_year: int, end_year: int, years: Sequence[int] = REPORT_Y
     return [y for y in years if start_year <= y <= end_year]
 
 
-def table_at(years: list[int], values: list[float], t: float) -> float:
-    """Linear interpolation of a yearly table at decimal time ``t``.
+@overload
+def table_at(years: list[int], values: list[float], t: float) -> float: ...
+@overload
+def table_at(years: list[int], values: list[float], t: np.ndarray) -> np.ndarray: ...
+def table_at(years: list[int], values: list[float], t: float | np.ndarray) -> float | np.ndarray:
+    """Linear interpolation of a yearly table at decimal time ``t`` (a float, or an array of
+    times: the same value at each point as for that point alone).
 
     The value for year ``Y`` is read at the end of year ``Y`` (``t = Y + 1``); flat outside.
     """
-    return float(np.interp(t, np.asarray(years, dtype=np.float64) + 1.0, values))
+    got = np.interp(t, np.asarray(years, dtype=np.float64) + 1.0, values)
+    return got if isinstance(t, np.ndarray) else float(got)
 
 
 def age_band_names(edges: Iterable[float]) -> list[str]:

@@ -36,6 +36,20 @@ def test_run_reports_the_seed_years():
     )
 
 
+def test_the_batch_figures_are_the_summary_figures():
+    """``flat_outputs`` reads ``Outputs.headline``, the part of ``year_summary`` it keeps."""
+    model = AdoptionModel(scale=0.002, seed=4, agents="none", overrides={"end_year": 2030}).run()
+    flat, out = flat_outputs(model), model.outputs()
+    for y in (2025, 2030):
+        s = out.year_summary(y)
+        for key, value in out.headline(y).items():
+            assert s[key] == value, (y, key)
+        assert flat[f"realised_surgeon_{y}"] == s["realised"]["surgeon"]
+        assert flat[f"fte_freed_all_{y}"] == s["fte_freed"]["all"]
+        assert flat[f"gap_age_{y}"] == s["multi_speed_gap"]["age"]
+        assert flat[f"downgrading_risk_{y}"] == s["downgrading_risk"]
+
+
 def test_engines_and_numpy_scalars_give_the_same_result():
     params = {**TINY, "behaviour.attitude_effect": np.float64(1.5), "end_year": np.int64(2023)}
     a = adoption_abm.run({**params, "engine": "cython"}, seed=np.int64(3))

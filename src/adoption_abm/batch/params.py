@@ -219,7 +219,7 @@ def flat_outputs(model: Any) -> dict[str, float]:
         years.append(last)
     result: dict[str, float] = {}
     for y in years:
-        s = out.year_summary(y)
+        s = out.headline(y)  # year_summary's figures, without its breakdowns
         for group in ("all", "medical", "non_medical", *sc.profession_ids):
             result[f"realised_{group}_{y}"] = s["realised"][group]
         result[f"potential_all_{y}"] = s["potential"]["all"]

@@ -416,24 +416,48 @@ class Outputs:
         """Step at which the figures for ``year`` are read: the end of December."""
         return year_end_month(self.scenario.start_year, year)
 
-    def year_summary(self, year: int) -> dict:
+    def _month_of(self, year: int) -> int:
         m = self.year_month(year)
         if m >= len(self.cube):
             raise ValueError(f"year {year} is beyond the simulated months")
+        return m
+
+    def _block(self, groups: dict[str, np.ndarray], per_prof: np.ndarray, m: int) -> dict:
+        """Month ``m`` of the groups' and the professions' series, as ``summary.json`` has it."""
+        out = {k: float(groups[k][m]) for k in GROUP_KEYS}
+        out.update(
+            {pid: float(per_prof[m, p]) for p, pid in enumerate(self.scenario.profession_ids)}
+        )
+        return out
+
+    def headline(self, year: int) -> dict:
+        """The part of :meth:`year_summary` a batch keeps (``batch.params.flat_outputs``):
+        ``potential``, ``realised``, ``fte_freed``, ``multi_speed_gap`` and
+        ``downgrading_risk``, computed as the summary computes them (it reads them from here),
+        without the breakdowns by age band and establishment type."""
+        m = self._month_of(year)
         prof = self.by_profession()
-        pot_g = self._grouped(prof["potential"])
         real_g = self._grouped(prof["realised"])
         fte = self.fte(prof["realised"], real_g["all"])
+        fte_block = self._block({k: fte[k] for k in GROUP_KEYS}, fte["per_profession"], m)
+        fte_block["eight_professions"] = float(fte["eight_professions"][m])
+        return {
+            "potential": self._block(self._grouped(prof["potential"]), prof["potential"], m),
+            "realised": self._block(real_g, prof["realised"], m),
+            "fte_freed": fte_block,
+            "multi_speed_gap": {
+                a: float(self.gap(a)[m]) for a in ("profession", "age", "establishment")
+            },
+            "downgrading_risk": float(self.downgrading_risk()[m]),
+        }
+
+    def year_summary(self, year: int) -> dict:
+        m = self._month_of(year)
+        head = self.headline(year)
+        prof = self.by_profession()
+        real_g = self._grouped(prof["realised"])
         pids = self.scenario.profession_ids
         rbf = self.realised_by_family()[m]
-
-        def block(groups: dict[str, np.ndarray], per_prof: np.ndarray) -> dict[str, float]:
-            out = {k: float(groups[k][m]) for k in GROUP_KEYS}
-            out.update({pid: float(per_prof[m, p]) for p, pid in enumerate(pids)})
-            return out
-
-        fte_block = block({k: fte[k] for k in GROUP_KEYS}, fte["per_profession"])
-        fte_block["eight_professions"] = float(fte["eight_professions"][m])
         mix = {}
         for p, pid in enumerate(pids):
             total = rbf[p].sum()
@@ -455,17 +479,15 @@ class Outputs:
             }
 
         return {
-            "potential": block(pot_g, prof["potential"]),
-            "realised": block(real_g, prof["realised"]),
-            "realised_gain": block(gain_g, prof["realised"] - prof["realised"][:1]),
-            "learning": block(learn_g, prof["learning"]),
-            "net_realised": block(net_g, prof["net"]),
-            "fte_freed": fte_block,
+            "potential": head["potential"],
+            "realised": head["realised"],
+            "realised_gain": self._block(gain_g, prof["realised"] - prof["realised"][:1], m),
+            "learning": self._block(learn_g, prof["learning"], m),
+            "net_realised": self._block(net_g, prof["net"], m),
+            "fte_freed": head["fte_freed"],
             "mix": mix,
-            "multi_speed_gap": {
-                a: float(self.gap(a)[m]) for a in ("profession", "age", "establishment")
-            },
-            "downgrading_risk": float(self.downgrading_risk()[m]),
+            "multi_speed_gap": head["multi_speed_gap"],
+            "downgrading_risk": head["downgrading_risk"],
             "downgrading_risk_by_profession": {
                 pid: _number(risk_p[p]) for p, pid in enumerate(pids)
             },

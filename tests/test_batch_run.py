@@ -148,3 +148,21 @@ def test_identical_results_whatever_the_executor(reference, tmp_path, kwargs, ch
     assert (index["seconds"] > 0).all() and index["version"].unique().to_list() == [
         adoption_abm.__version__
     ]
+
+
+def test_a_worker_keeps_the_scenarios_of_recent_overrides():
+    """The runs of one point of a sweep share its scenario (and what the rules derive from it);
+    other values, or a parameter holding an array, get their own."""
+    params = {**TINY, "behaviour.attitude_effect": 1.25}
+    a, _ = resolve(params)
+    assert resolve(dict(params))[0] is a
+    assert resolve({**params, "behaviour.attitude_effect": 1.5})[0] is not a
+    assert resolve({**params, "behaviour.attitude_effect": 1.25 + 1e-12})[0] is not a
+    assert adoption_abm.run(params, seed=2) == flat_outputs(
+        AdoptionModel(
+            scale=0.002,
+            seed=2,
+            agents="none",
+            overrides={"end_year": 2023, "behaviour.attitude_effect": 1.25},
+        ).run()
+    )

@@ -19,6 +19,7 @@ simulated, and the last simulated year) ``realised_all_Y``, ``realised_medical_Y
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -56,6 +57,31 @@ def _plain(value: Any) -> Any:
 @lru_cache(maxsize=16)
 def _base_scenario(name: str) -> Scenario:
     return load_scenario(name)
+
+
+RESOLVED_KEPT = 32
+"""Scenarios with overrides a worker keeps (the most recently used): the runs of one point of
+a sweep share its scenario, and with it what the rules derive from it once (``rules.memo``)."""
+_RESOLVED: OrderedDict[tuple[int, str], tuple[Scenario, Scenario]] = OrderedDict()
+_PLAIN = (bool, int, float, str, type(None))
+
+
+def _overridden(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
+    """``with_overrides(scenario, overrides)``, kept for the same base scenario object and the
+    same values (scenarios are frozen: sharing one changes nothing). Overrides holding other
+    than plain numbers and strings are not kept."""
+    if not all(isinstance(v, _PLAIN) for v in overrides.values()):
+        return with_overrides(scenario, overrides, label="parameters")
+    key = (id(scenario), repr(sorted(overrides.items())))
+    got = _RESOLVED.get(key)
+    if got is not None and got[0] is scenario:  # the base is held: its id is not reused
+        _RESOLVED.move_to_end(key)
+        return got[1]
+    result = with_overrides(scenario, overrides, label="parameters")
+    _RESOLVED[key] = (scenario, result)
+    while len(_RESOLVED) > RESOLVED_KEPT:
+        _RESOLVED.popitem(last=False)
+    return result
 
 
 def scenario_overrides(
@@ -184,7 +210,7 @@ def resolve(params: Mapping[str, Any]) -> tuple[Scenario, dict[str, Any]]:
         overrides["end_year"] = int(settings["end_year"])
     if overrides:
         try:
-            sc = with_overrides(sc, overrides, label="parameters")
+            sc = _overridden(sc, overrides)
         except ScenarioError as exc:  # name the derived parameter the caller gave
             errors = [
                 (origins[path], f"gives {path}: {msg}") if path in origins else (path, msg)

@@ -32,8 +32,9 @@ from ...model.model import Tallies
 from ...model.network import Network, build_network
 from ...model.state import Establishments, Population
 from ...outputs.indicators import Outputs, potential_table
+from ...rules.deployment import month_mid_time
 from ...rules.states import N_STATES
-from ...scenario.calendar import MONTHS, month_time
+from ...scenario.calendar import MONTHS
 from ...scenario.errors import ScenarioError
 from ...scenario.load import load_scenario, with_overrides
 from ...scenario.mechanisms import CORE_RULES
@@ -227,7 +228,7 @@ class NaiveModel(mesa.Model):
             for f in range(self.n_fam):
                 counts[est.type_index][f] += est.deployed[f]
         share = np.array([[c / max(sizes[k], 1) for c in counts[k]] for k in range(self.n_types)])
-        t = month_time(self.inputs, month) - 0.5 / MONTHS
+        t = month_mid_time(self.inputs, month)
         rates = rules.deployment_rates(self.inputs, self.rhythm, t, share, self.levers)
         self.deploy_prob = [[-math.expm1(-r / MONTHS) for r in row] for row in rates.tolist()]
 

@@ -82,8 +82,11 @@ def measure_rev(src: Path, args: argparse.Namespace, root: Path) -> tuple[dict, 
 
 
 def warm_up(_: int) -> str:
-    """A no-op task that imports what a run needs."""
-    import adoption_abm.batch.runner  # noqa: F401
+    """A no-op task that imports what a run needs: the runner, and the model with Mesa (which
+    the runner imports lazily), so that no executor or revision counts that import in its
+    batch's seconds (this tree's local workers have it from their forkserver)."""
+    import adoption_abm.batch.runner
+    import adoption_abm.model  # noqa: F401
 
     return "ready"
 

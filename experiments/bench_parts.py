@@ -1,7 +1,7 @@
 """Where a batch run's time goes, part by part, and what bounds the runs per core.
 
     python experiments/bench_parts.py [--runs 30] [--scale 0.01] [--end-year 2030]
-                                      [--rev 19fa8b9] [--json]
+                                      [--rev 19fa8b9] [--pairs 3] [--json]
 
 Times ``--runs`` batch runs (``batch.params.build_model`` + ``run`` + ``flat_outputs``, the
 ``agents="none"`` path a batch worker takes) in this process, after two warm-up runs, with a
@@ -11,10 +11,11 @@ model calls directly (training supply, attitude feedback, the month's key, ...),
 the tallies, the DataCollector, and the outputs. What no timer covers is reported as ``rest``.
 
 ``--rev REV`` also times the same runs with the code of git revision ``REV`` (built apart by
-``revision.py``, run in its own process, with no timers), and reports two ratios:
+``revision.py``), without timers, each side in a fresh process, in ``--pairs`` pairs (the order
+alternating from one pair to the next), and reports two ratios:
 
-* ``speedup``: today's run against the revision's (both without timers; a timer costs about
-  0.3 microseconds, a few hundred a month);
+* ``speedup``: the revision's milliseconds a run over today's, the median of the pairs' ratios
+  (robust to a machine whose speed drifts; ``speedup_range`` gives the lowest and highest);
 * ``bound_kernel_only``: the revision's run against today's kernel alone, the speed-up a run
   would have if everything but the kernel cost nothing. A goal above it needs a faster kernel.
 
@@ -149,10 +150,13 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=0.01)
     ap.add_argument("--end-year", type=int, default=2030)
     ap.add_argument("--rev", default="", help="also time this git revision's runs")
+    ap.add_argument("--pairs", type=int, default=3, help="with --rev: today/revision pairs")
     ap.add_argument("--json", action="store_true", help="print the result as JSON only")
     args = ap.parse_args()
     if args.runs < 1:
         ap.error("--runs: at least 1")
+    if args.pairs < 1:
+        ap.error("--pairs: at least 1")
 
     ms = timed_runs(args.runs, args.scale, args.end_year)
     result: dict = {
@@ -168,17 +172,21 @@ def main() -> None:
 
         with tempfile.TemporaryDirectory() as tmp:
             old = revision.build(args.rev, Path(tmp) / "rev")
-            # interleaved: today, the revision, today again (the median of today's two)
-            today = [plain_run_ms(args.runs, args.scale, args.end_year, None)]
-            then = plain_run_ms(args.runs, args.scale, args.end_year, old)
-            today.append(plain_run_ms(args.runs, args.scale, args.end_year, None))
-        now = statistics.mean(today)
+            # in pairs, the order alternating: the ratio of each pair, then their median
+            today, then = [], []
+            for k in range(args.pairs):
+                for src in (None, old) if k % 2 == 0 else (old, None):
+                    ms_run = plain_run_ms(args.runs, args.scale, args.end_year, src)
+                    (today if src is None else then).append(ms_run)
+        ratios = [b / a for a, b in zip(today, then, strict=True)]
+        now, before = statistics.median(today), statistics.median(then)
         result.update(
             {
                 "rev": args.rev,
-                "plain_ms_per_run": {"today": round(now, 2), "rev": round(then, 2)},
-                "speedup": round(then / now, 3),
-                "bound_kernel_only": round(then / ms["kernel"], 3),
+                "plain_ms_per_run": {"today": round(now, 2), "rev": round(before, 2)},
+                "speedup": round(statistics.median(ratios), 3),
+                "speedup_range": [round(min(ratios), 3), round(max(ratios), 3)],
+                "bound_kernel_only": round(before / ms["kernel"], 3),
             }
         )
     result["machine"] = {"python": platform.python_version(), "platform": platform.platform()}
@@ -195,9 +203,10 @@ def main() -> None:
     if args.rev:
         p = result["plain_ms_per_run"]
         print(f"without timers: {p['today']:.1f} ms a run against {p['rev']:.1f} for {args.rev}")
+        lo, hi = result["speedup_range"]
         print(
-            f"speed-up {result['speedup']:.2f}x; if all but the kernel were free, at most "
-            f"{result['bound_kernel_only']:.2f}x"
+            f"speed-up {result['speedup']:.2f}x (median of {args.pairs} pairs, {lo:.2f}-{hi:.2f});"
+            f" if all but the kernel were free, at most {result['bound_kernel_only']:.2f}x"
         )
 
 

@@ -83,8 +83,8 @@ def measure_rev(src: Path, args: argparse.Namespace, root: Path) -> tuple[dict, 
 
 def warm_up(_: int) -> str:
     """A no-op task that imports what a run needs: the runner, and the model with Mesa (which
-    the runner imports lazily), so that no executor or revision counts that import in its
-    batch's seconds (this tree's local workers have it from their forkserver)."""
+    the runner imports lazily, in a worker's first run), so that no executor or revision
+    counts that one-off import in its batch's seconds."""
     import adoption_abm.batch.runner
     import adoption_abm.model  # noqa: F401
 

@@ -166,17 +166,3 @@ def test_a_worker_keeps_the_scenarios_of_recent_overrides():
             overrides={"end_year": 2023, "behaviour.attitude_effect": 1.25},
         ).run()
     )
-
-
-def test_local_workers_start_with_what_a_run_imports():
-    """The forkserver imports the model (Mesa, the kernel) once, before it forks the workers:
-    a worker's first run does not spend a second importing Mesa (``executors.PRELOAD``)."""
-    from adoption_abm.batch.executors import LocalProcesses
-
-    ex = LocalProcesses(1)
-    probe = "[m in __import__('sys').modules for m in ('mesa', 'adoption_abm.model.model')]"
-    try:
-        [(_, seen)] = list(ex.map_unordered(eval, [probe]))  # the worker's first task
-    finally:
-        ex.close()
-    assert seen == [True, True]

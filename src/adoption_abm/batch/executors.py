@@ -35,15 +35,6 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 MAX_RETRIES = 3
-PRELOAD = (
-    "adoption_abm.batch._forkserver",
-    "adoption_abm.batch.runner",
-    "adoption_abm.model.prefix",
-)
-"""Modules the forkserver of local workers imports once, before it forks them: the runner and
-what a run imports (the model, Mesa, the kernel; the runner imports them lazily so that
-``batch --help`` stays quick). Without the model here, each worker spent about a second
-importing Mesa in its first run."""
 
 
 class WorkerLost(RuntimeError):
@@ -155,7 +146,7 @@ def _context() -> mp.context.BaseContext:
     if sys.platform.startswith("linux"):
         ctx = mp.get_context("forkserver")
         # _forkserver first: the forkserver dies with the driver (see the module docstring)
-        ctx.set_forkserver_preload(list(PRELOAD))
+        ctx.set_forkserver_preload(["adoption_abm.batch._forkserver", "adoption_abm.batch.runner"])
         return ctx
     return mp.get_context("spawn")
 

@@ -11,8 +11,9 @@ inputs of the next month's professionals' step: the columns, the network, the es
 the month's parameters and its key. ``step`` calls the compiled step on that state
 ``--months`` times, one month key after another (fresh outputs each time), and prints a hash
 of every output: the same hash before and after a change of the kernel means the same results
-on this state. It imports NumPy and the kernel only, so under valgrind the count of the
-kernel's functions is not drowned in imports.
+on this state, through ``engines.registry.cython_step`` as the model calls it. It imports
+neither Mesa nor Polars, so under valgrind the count of the kernel's functions is not drowned
+in imports.
 
 Under ``cachegrind`` the instructions (``Ir``), branches (``Bc``) and mispredicted branches
 (``Bcm``) of ``month_rows`` divided by ``--months`` times the professionals are the figures per
@@ -89,40 +90,26 @@ def save(out: Path, months: int) -> None:
 
 def step(state: Path, months: int) -> None:
     """The compiled step on the saved state, ``months`` times; prints the outputs' hash."""
-    from adoption_abm.engines import _kernels as kernels
+    from types import SimpleNamespace
+
+    from adoption_abm.engines.registry import cython_step  # imports neither Mesa nor Polars
 
     a = dict(np.load(state))
     meta = json.loads(str(a.pop("meta")))
-    n_prof, n_fam = a["adopt_mult"].shape
+    net = SimpleNamespace(indptr=a["indptr"], indices=a["indices"], complete=meta["complete"])
+    est = SimpleNamespace(deployed=a["deployed"], type=a["type"])
+    par = SimpleNamespace(
+        **{name: a[name] for name in MONTH},
+        **{name: meta[name] for name in SCALARS},
+        n_types=meta["n_types"],
+    )
     digest = hashlib.sha256()
     for k in range(months):
-        skill, trained = a["skill"].copy(), a["trained"].copy()
+        pop = SimpleNamespace(**{name: a[name] for name in POPULATION})
+        pop.skill, pop.trained = a["skill"].copy(), a["trained"].copy()
         new_state = np.empty_like(a["state"])
-        cube = np.zeros(
-            (n_prof, len(a["age_edges"]) + 1, meta["n_types"], n_fam, 3), dtype=np.int64
-        )
-        risk = np.zeros((n_prof, n_fam), np.int64)
-        legacy = np.zeros((n_prof, n_fam), np.int64)
-        courses = np.zeros(n_prof, np.int64)
-        columns = [a[name] for name in POPULATION[:-2]] + [skill, trained, new_state]
-        month = kernels.Month(
-            *(np.ascontiguousarray(a[name], dtype=np.float64) for name in MONTH),
-            **{name: meta[name] for name in SCALARS},
-            key=np.uint64(meta["key"] + k),
-        )
-        kernels.professionals_step(
-            kernels.Network(a["indptr"], a["indices"], meta["complete"]),
-            kernels.Professionals(*columns),
-            kernels.Establishments(a["deployed"], a["type"]),
-            month,
-            cube,
-            risk,
-            legacy,
-            courses,
-            True,
-            1,
-        )
-        for out in (new_state, skill, trained, cube, risk, legacy, courses):
+        tally = cython_step(pop, est, net, par, np.uint64(meta["key"] + k), new_state)
+        for out in (new_state, pop.skill, pop.trained, *tally):
             digest.update(out.tobytes())
     print(f"{months} months of {len(a['state'])} professionals: {digest.hexdigest()[:16]}")
 
